@@ -1,0 +1,228 @@
+-- The one debug hook of a Lua world, shared by interrupt, limits and (later) the debugger
+-- and profiler. Loaded once per runtime with the host table; returns the module table.
+--
+-- Design (notes/lupa-measurements.md): no hook is installed while nothing needs one. Python
+-- arms a count hook asynchronously (lua_sethook from another thread) to interrupt, enforce a
+-- time limit or pause; the hook asks Python why, once, then restores the wanted mask.
+-- Hooks are per Lua thread, so coroutine.create/wrap are replaced to hook each new thread.
+local host = ...
+
+local sethook, gethook, getinfo = debug.sethook, debug.gethook, debug.getinfo
+local co_create, co_running, co_status = coroutine.create, coroutine.running, coroutine.status
+local co_resume = coroutine.resume
+local format, setmetatable, error, select = string.format, setmetatable, error, select
+local pack, unpack = table.pack, table.unpack
+
+local M = {}
+
+-- Threads we hooked: weak keys, so a collected coroutine's proxy is finalized. The proxy
+-- references its thread, which resurrects it for the finalizer (Lua 5.4 §2.5.3); the
+-- finalizer parks it in `graveyard` so the thread stays allocated until Python forgot its
+-- pointer (arming a freed lua_State would write into freed memory).
+local threads = setmetatable({}, { __mode = "k" })
+local graveyard, graveyard_refs = {}, {}
+local gc_mt = {
+  __gc = function(proxy)
+    graveyard[#graveyard + 1] = proxy.ptr
+    graveyard_refs[#graveyard_refs + 1] = proxy.co
+  end,
+}
+
+-- What every thread should have installed: mask string and count, as debug.sethook takes.
+local mode_mask, mode_count = "", 0
+local budget_step, budget_left = 0, nil
+local aborting = nil -- the error value to raise while a run is being aborted
+local jitter = 17
+M.stats = { created = 0, forgotten = 0, async_fired = 0 }
+
+local abort_mt = {
+  __tostring = function(self) return self.message end,
+}
+
+--- An error value that ends a run: kind is "interrupt", "time", "instructions" or "exit".
+function M.abort_error(kind, message, extra)
+  local err = setmetatable({ llmspell_abort = kind, message = message }, abort_mt)
+  if extra then for k, v in pairs(extra) do err[k] = v end end
+  return err
+end
+
+function M.is_abort(err)
+  return getmetatable(err) == abort_mt
+end
+
+local hook -- forward
+
+local function effective_mask()
+  if aborting then
+    jitter = (jitter * 1103515245 + 12345) % 2147483648
+    return "", 20 + jitter % 61 -- varying period: a loop around pcall cannot dodge it
+  end
+  if budget_step > 0 then
+    return mode_mask, budget_step
+  end
+  return mode_mask, mode_count
+end
+
+local function apply(co)
+  local mask, count = effective_mask()
+  if co == nil then
+    sethook(hook, mask, count)
+  else
+    sethook(co, hook, mask, count)
+  end
+end
+
+--- Re-apply the wanted hook on every tracked thread (after a mode change).
+function M.apply_all()
+  apply(nil)
+  for co in pairs(threads) do
+    if co_status(co) ~= "dead" then apply(co) end
+  end
+end
+
+local function flush_graveyard()
+  if #graveyard > 0 then
+    local ptrs = graveyard
+    graveyard = {}
+    host.threads_forgotten(ptrs)
+    M.stats.forgotten = M.stats.forgotten + #ptrs
+    graveyard_refs = {}
+  end
+end
+M.flush_graveyard = flush_graveyard
+
+local function on_count(co)
+  local _, _, count = gethook()
+  if count == 1 then
+    -- armed asynchronously from Python: ask why, exactly once
+    M.stats.async_fired = M.stats.async_fired + 1
+    local action, message = host.on_async()
+    if action == "interrupt" or action == "time" then
+      aborting = M.abort_error(action, message)
+      M.apply_all()
+      error(aborting, 0)
+    elseif action and M.on_async_action then
+      apply(nil)
+      M.on_async_action(action, message)
+      return
+    end
+    apply(nil)
+    return
+  end
+  if aborting then
+    apply(nil)
+    error(aborting, 0)
+  end
+  if budget_left then
+    budget_left = budget_left - count
+    if budget_left < 0 then
+      aborting = M.abort_error("instructions",
+        format("instruction limit of %d exceeded", M.instruction_limit))
+      M.apply_all()
+      error(aborting, 0)
+    end
+  end
+end
+
+hook = function(event, line)
+  if event == "count" then
+    return on_count()
+  end
+  local handler = M.handlers[event]
+  if handler then return handler(line) end
+end
+M.hook = hook
+M.handlers = {}
+
+local function track(co)
+  local ptr = format("%p", co)
+  threads[co] = setmetatable({ co = co, ptr = ptr }, gc_mt)
+  flush_graveyard()
+  host.thread_created(ptr)
+  M.stats.created = M.stats.created + 1
+  apply(co)
+end
+
+--- coroutine.create, hooked.
+function M.create(f)
+  local co = co_create(f)
+  track(co)
+  return co
+end
+
+local function wrap_results(co, ok, ...)
+  if ok then return ... end
+  local err = ...
+  if type(err) == "string" and M.coroutine_frames then
+    -- keep the dead coroutine's stack for the traceback of an error that escapes
+    M.coroutine_frames[err] = M.capture_frames(co, 0)
+  end
+  error(err, 0)
+end
+
+--- coroutine.wrap, on top of the hooked create.
+function M.wrap(f)
+  local co = M.create(f)
+  return function(...)
+    return wrap_results(co, co_resume(co, ...))
+  end
+end
+
+--- Frames of a thread, innermost first, as plain tables.
+function M.capture_frames(co, first_level)
+  local frames = {}
+  local level = first_level or 1
+  while true do
+    local info
+    if co then info = getinfo(co, level, "Slnt") else info = getinfo(level, "Slnt") end
+    if not info then break end
+    frames[#frames + 1] = {
+      source = info.source, short_src = info.short_src, line = info.currentline,
+      name = info.name, namewhat = info.namewhat, what = info.what,
+      linedefined = info.linedefined, istailcall = info.istailcall,
+    }
+    level = level + 1
+    if level > 200 then break end
+  end
+  return frames
+end
+M.coroutine_frames = setmetatable({}, { __mode = "k" })
+
+--- Start a run: install the budget (0 = none) and clear any abort.
+function M.begin_run(instruction_limit)
+  aborting = nil
+  M.instruction_limit = instruction_limit
+  if instruction_limit and instruction_limit > 0 then
+    budget_step = math.max(2, math.min(10000, instruction_limit // 10))
+    budget_left = instruction_limit
+  else
+    budget_step, budget_left = 0, nil
+  end
+  M.apply_all()
+end
+
+--- End a run: no hook left behind.
+function M.end_run()
+  aborting = nil
+  budget_step, budget_left = 0, nil
+  M.apply_all()
+  flush_graveyard()
+end
+
+--- Set the mask every thread should carry (used by the debugger and profiler).
+function M.set_mode(mask, count)
+  mode_mask, mode_count = mask or "", count or 0
+  M.apply_all()
+end
+
+--- Called once: track the main thread and hand Python ldblib's C dispatcher pointer.
+function M.setup()
+  local main = co_running()
+  sethook(hook, "", 1000000000) -- install so lua_gethook can read the dispatcher
+  host.capture_dispatcher(format("%p", main))
+  sethook(hook, "", 0) -- mask 0: nothing runs, but `hook` stays registered for this thread
+  host.thread_created(format("%p", main))
+end
+
+M.pack, M.unpack, M.select = pack, unpack, select
+return M

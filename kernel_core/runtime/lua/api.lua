@@ -1,0 +1,61 @@
+-- Helpers shared by the Lua side of the LLMSpell globals. Loaded once per runtime.
+local pack, unpack, error, type, format, tostring = table.pack, table.unpack, error, type,
+  string.format, tostring
+local setmetatable, getmetatable = setmetatable, getmetatable
+
+local A = {}
+
+--- Turn a host function (which returns true, ... or false, message) into a Lua function
+--- that raises the message at the script's calling line.
+function A.wrap(fn)
+  return function(...)
+    local r = pack(fn(...))
+    if r[1] then return unpack(r, 2, r.n) end
+    error(r[2], 2)
+  end
+end
+
+local function typename(v)
+  if v == nil then return "no value" end
+  return type(v)
+end
+
+--- Check argument i of fname; numbers are accepted where strings are expected (mlua rule).
+function A.check(fname, i, v, expected, optional)
+  local t = type(v)
+  if t == expected or (optional and v == nil) then return v end
+  if expected == "string" and t == "number" then return tostring(v) end
+  error(format("bad argument #%d to '%s' (%s expected, got %s)", i, fname, expected,
+    typename(v)), 3)
+end
+
+--- Raise for a method called with '.' instead of ':' (self is not the object).
+function A.check_self(fname, self, mt)
+  if getmetatable(self) ~= mt then
+    error(format("'%s' must be called with ':' (e.g. obj:%s(...)), not '.'", fname,
+      fname:match("[%w_]+$") or fname), 3)
+  end
+end
+
+A.array_mt = { __name = "llmspell.array" }
+
+--- Mark a table as a JSON array (so an empty one serialises as []).
+function A.array(t)
+  return setmetatable(t or {}, A.array_mt)
+end
+
+function A.is_array(t)
+  return getmetatable(t) == A.array_mt
+end
+
+--- Tables of methods by class name ("AgentBuilder", ...), for "did you mean" suggestions.
+A.classes = {}
+function A.class(name, methods)
+  A.classes[name] = methods
+  return methods
+end
+
+function A.table_id(t) return format("%p", t) end
+function A.new_table() return {} end
+
+return A

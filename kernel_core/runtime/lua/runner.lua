@@ -1,0 +1,70 @@
+-- Runs a chunk under xpcall and turns any failure into a plain table Python can read:
+-- {message=, abort=kind|nil, exit_code=, frames={innermost first}, coroutine_frames=}.
+local host, mux = ...
+
+local xpcall, pack, unpack, type, tostring = xpcall, table.pack, table.unpack, type, tostring
+local getmetatable, rawget, pcall = getmetatable, rawget, pcall
+
+local R = {}
+
+local function describe(err)
+  if type(err) == "string" then return err end
+  local mt = getmetatable(err)
+  if mt and mt.__tostring then
+    local ok, text = pcall(tostring, err)
+    if ok and type(text) == "string" then return text end
+  end
+  if type(err) == "table" and type(rawget(err, "message")) == "string" then
+    return rawget(err, "message")
+  end
+  if err == nil then return "nil" end
+  return "(error object is a " .. type(err) .. " value)"
+end
+
+function R.handler(err)
+  local failure = { message = describe(err) }
+  if mux.is_abort(err) then
+    failure.abort = err.llmspell_abort
+    failure.exit_code = err.code
+  end
+  -- level 2 is the function that raised (or the C function 'error')
+  failure.frames = mux.capture_frames(nil, 2)
+  if type(err) == "string" then
+    failure.coroutine_frames = mux.coroutine_frames[err]
+  end
+  return failure
+end
+
+local function finish(ok, ...)
+  if ok then return true, pack(...) end
+  local failure = ...
+  if type(failure) ~= "table" or failure.frames == nil then
+    -- the handler did not run (out of memory) or failed itself
+    failure = { message = describe(failure), frames = {} }
+    if mux.is_abort(...) then failure.abort = (...).llmspell_abort end
+  end
+  return false, failure
+end
+
+--- Run fn(...) with the given instruction budget; returns true, results | false, failure.
+function R.run(instruction_limit, fn, ...)
+  mux.begin_run(instruction_limit)
+  local function finish_run(...)
+    mux.end_run()
+    return finish(...)
+  end
+  return finish_run(xpcall(fn, R.handler, ...))
+end
+
+--- Compile source text; returns fn | nil, message. A leading #! line is blanked, keeping
+--- line numbers.
+function R.compile(source, chunkname, env)
+  if source:sub(1, 1) == "#" then
+    source = source:gsub("^[^\n]*", "", 1)
+  end
+  local fn, err = load(source, chunkname, "t", env)
+  return fn, err
+end
+
+R.unpack = unpack
+return R

@@ -1,0 +1,193 @@
+-- Shapes the global environment a script sees: output to the runtime's sink, os.exit that
+-- ends the script instead of the host, require paths, and the restricted sandbox.
+-- Loaded with (host, mux, options); options = {level=, package_path=, package_cpath=}.
+local host, mux, options = ...
+
+local type, tostring, select, error, format = type, tostring, select, error, string.format
+local concat, math_type = table.concat, math.type
+local G = _G
+
+-- ---------------------------------------------------------------- output
+local write = host.write
+
+local function render_arg(v, i, fname)
+  local t = type(v)
+  if t == "string" then return v end
+  if t == "number" then
+    if math_type(v) == "integer" then return format("%d", v) end
+    return format("%.14g", v)
+  end
+  error(format("bad argument #%d to '%s' (string expected, got %s)", i, fname,
+    t == "nil" and "no value" or t), 3)
+end
+
+G.print = function(...)
+  local n = select("#", ...)
+  local parts = {}
+  for i = 1, n do parts[i] = tostring((select(i, ...))) end
+  write("stdout", concat(parts, "\t") .. "\n")
+end
+
+local function make_stream(name)
+  local stream = {}
+  local function swrite(self, ...)
+    local n = select("#", ...)
+    local parts = {}
+    for i = 1, n do parts[i] = render_arg((select(i, ...)), i, "write") end
+    write(name, concat(parts))
+    return self
+  end
+  stream.write = swrite
+  stream.flush = function(self) return self end
+  stream.setvbuf = function() return true end
+  stream.close = function() return nil, "cannot close standard file" end
+  stream.lines = function() error("cannot read from " .. name, 2) end
+  stream.seek = function() return nil, "Illegal seek", 29 end
+  setmetatable(stream, { __name = "FILE*", __tostring = function() return "file (" .. name .. ")" end })
+  return stream
+end
+
+local stdout, stderr = make_stream("stdout"), make_stream("stderr")
+local real_io = G.io
+local io = {}
+for k, v in pairs(real_io) do io[k] = v end
+io.stdout, io.stderr = stdout, stderr
+io.write = function(...)
+  local n = select("#", ...)
+  local parts = {}
+  for i = 1, n do parts[i] = render_arg((select(i, ...)), i, "write") end
+  write("stdout", concat(parts))
+  return stdout
+end
+
+local read = host.read
+local stdin = {
+  read = function(self, ...) return read(...) end,
+  lines = function(self, fmt) return function() return read(fmt or "l") end end,
+  close = function() return nil, "cannot close standard file" end,
+}
+setmetatable(stdin, { __name = "FILE*", __tostring = function() return "file (stdin)" end })
+io.stdin = stdin
+io.read = function(...) return read(...) end
+local real_output, real_input = real_io.output, real_io.input
+io.output = function(f)
+  if f == nil then return stdout end
+  return real_output(f)
+end
+io.input = function(f)
+  if f == nil then return stdin end
+  return real_input(f)
+end
+local real_lines = real_io.lines
+io.lines = function(filename, ...)
+  if filename == nil then return stdin:lines(...) end
+  return real_lines(filename, ...)
+end
+G.io = io
+
+-- ---------------------------------------------------------------- os.exit ends the script
+local os = {}
+for k, v in pairs(G.os) do os[k] = v end
+os.exit = function(code)
+  local status
+  if code == nil or code == true then status = 0
+  elseif code == false then status = 1
+  else status = math.tointeger(code) or 1 end
+  error(mux.abort_error("exit", format("script called os.exit(%d)", status), { code = status }), 0)
+end
+G.os = os
+
+-- ---------------------------------------------------------------- require paths
+package.path = options.package_path
+if options.level == "restricted" then
+  package.cpath = ""
+end
+
+-- ---------------------------------------------------------------- coroutines are hooked
+local coroutine = {}
+for k, v in pairs(G.coroutine) do coroutine[k] = v end
+coroutine.create, coroutine.wrap = mux.create, mux.wrap
+G.coroutine = coroutine
+
+if options.level ~= "restricted" then return end
+
+-- ---------------------------------------------------------------- restricted sandbox
+local HOW = 'set [runtime] sandbox = "trusted" in llmspell.toml or run with --sandbox trusted'
+
+local function refuse(name)
+  return function()
+    error(format("%s is not allowed in the restricted sandbox (%s)", name, HOW), 2)
+  end
+end
+
+os.execute = refuse("os.execute")
+io.popen = refuse("io.popen")
+package.loadlib = refuse("package.loadlib")
+-- drop the C-library searchers (3: C, 4: all-in-one)
+package.searchers[4] = nil
+package.searchers[3] = nil
+
+local check_path = host.check_path
+local function guard(name, fn, write_arg)
+  return function(path, ...)
+    if type(path) == "string" then
+      local problem = check_path(path, name, write_arg and write_arg(...) or false)
+      if problem then error(problem, 2) end
+    end
+    return fn(path, ...)
+  end
+end
+
+local function mode_writes(mode)
+  return type(mode) == "string" and mode:find("[wa+]") ~= nil
+end
+
+io.open = guard("io.open", real_io.open, mode_writes)
+io.lines = guard("io.lines", io.lines)
+io.input = guard("io.input", io.input)
+io.output = guard("io.output", io.output, function() return true end)
+os.remove = guard("os.remove", os.remove, function() return true end)
+local real_rename = os.rename
+os.rename = function(from, to)
+  for _, p in ipairs({ from, to }) do
+    if type(p) == "string" then
+      local problem = check_path(p, "os.rename", true)
+      if problem then error(problem, 2) end
+    end
+  end
+  return real_rename(from, to)
+end
+
+local real_load = G.load
+local function text_only(name, mode)
+  if mode ~= nil and type(mode) == "string" and not mode:find("t") then
+    error(format("%s: binary chunks are not allowed in the restricted sandbox (%s)", name, HOW), 3)
+  end
+  return "t"
+end
+G.load = function(chunk, chunkname, mode, ...)
+  mode = text_only("load", mode)
+  if select("#", ...) == 0 then return real_load(chunk, chunkname, mode) end
+  return real_load(chunk, chunkname, mode, (...))
+end
+local real_loadfile = G.loadfile
+G.loadfile = guard("loadfile", function(path, mode, ...)
+  return real_loadfile(path, text_only("loadfile", mode), ...)
+end)
+G.dofile = guard("dofile", function(path)
+  local fn, err = real_loadfile(path, "t")
+  if not fn then error(err, 2) end
+  return fn()
+end)
+
+-- debug can reach the host table and arm hooks on arbitrary threads: keep only what is
+-- harmless.
+local real_debug = G.debug
+G.debug = {
+  traceback = real_debug.traceback,
+  getinfo = function(...)
+    local info = real_debug.getinfo(...)
+    if info then info.func = nil end
+    return info
+  end,
+}

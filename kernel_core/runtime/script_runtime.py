@@ -1,0 +1,424 @@
+"""One Lua world: a lupa Lua 5.4 runtime with the sandbox, the LLMSpell globals and the hook
+multiplexer.
+
+Every method except :meth:`ScriptRuntime.request_abort` must be called on the thread that
+created the runtime (the execution thread): lupa holds a per-runtime lock while Lua runs,
+even while Lua sits in a Python callback (notes/lupa-measurements.md §3).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import lupa.lua54 as lupa
+
+from kernel_core.config import Config
+from kernel_core.hooks.async_arm import AsyncArmer, read_hook_pointer
+from kernel_core.runtime.convert import Converter
+from kernel_core.runtime.errors import ScriptError
+from kernel_core.runtime.failure import ScriptFailure, failure_from_lua, syntax_failure
+
+log = logging.getLogger(__name__)
+
+Status = Literal["ok", "error", "interrupted", "exit", "limit"]
+INTERNAL_CHUNK_PREFIX = "=[llmspell]"
+
+
+class OutputSink(Protocol):
+    """Where a script's output goes and where its input comes from."""
+
+    def write(self, stream: str, text: str) -> None:
+        """Write ``text`` to ``stream`` ("stdout" or "stderr")."""
+
+    def read_line(self, prompt: str) -> str | None:
+        """One line of input without its newline, or None at end of input."""
+
+
+class BufferSink:
+    """An OutputSink that keeps everything in memory (tests, embedding)."""
+
+    def __init__(self, stdin_lines: Sequence[str] = ()) -> None:
+        self.chunks: list[tuple[str, str]] = []
+        self._stdin = list(stdin_lines)
+
+    def write(self, stream: str, text: str) -> None:
+        self.chunks.append((stream, text))
+
+    def read_line(self, prompt: str) -> str | None:
+        return self._stdin.pop(0) if self._stdin else None
+
+    def text(self, stream: str = "stdout") -> str:
+        """Everything written to ``stream``."""
+        return "".join(t for s, t in self.chunks if s == stream)
+
+
+@dataclass
+class RunOutcome:
+    """How a run ended."""
+
+    status: Status
+    values: tuple[Any, ...] = ()
+    failure: ScriptFailure | None = None
+    exit_code: int = 0
+
+
+@dataclass
+class RunLimits:
+    """Resource limits for a run, from ``[runtime]``."""
+
+    memory_limit: int = 0
+    time_limit: float = 0.0
+    instruction_limit: int = 0
+
+    @classmethod
+    def from_config(cls, config: Config) -> RunLimits:
+        runtime = config.section("runtime")
+        return cls(
+            memory_limit=int(runtime["memory_limit"]),
+            time_limit=float(runtime["time_limit"]),
+            instruction_limit=int(runtime["instruction_limit"]),
+        )
+
+
+@dataclass
+class ScriptContext:
+    """The script a runtime was made for: path, arguments, directory."""
+
+    path: Path | None = None
+    args: list[str] = field(default_factory=list)
+
+    @property
+    def directory(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+
+def _read_package_lua(package: str, name: str) -> str:
+    return resources.files(package).joinpath(name).read_text(encoding="utf-8")
+
+
+def _deny_attributes(obj: Any, name: Any, is_setting: bool) -> Any:
+    raise AttributeError("Python attributes are not accessible from Lua")
+
+
+class ScriptRuntime:
+    """A Lua 5.4 world that runs LLMSpell scripts."""
+
+    def __init__(
+        self,
+        config: Config,
+        output: OutputSink,
+        *,
+        script: ScriptContext | None = None,
+    ) -> None:
+        self.config = config
+        self.output = output
+        self.script = script or ScriptContext()
+        self.limits = RunLimits.from_config(config)
+        self.sandbox_level: str = config.get("runtime", "sandbox")
+        self._owner = threading.get_ident()
+        self._abort_lock = threading.Lock()
+        self._pending_abort: tuple[str, str] | None = None
+        self._armer = AsyncArmer()
+        self._closers: list[Callable[[], None]] = []
+        # text of chunks that are not files (cells, exec snippets), by chunk name without '='
+        self.chunk_sources: dict[str, str] = {}
+        self.lua = lupa.LuaRuntime(
+            register_eval=False,
+            register_builtins=False,
+            unpack_returned_tuples=True,
+            max_memory=self.limits.memory_limit or 0,
+            attribute_filter=_deny_attributes,
+        )
+        g = self.lua.globals()
+        g.python = None  # lupa's bridge module: never visible to scripts
+        self.host = self.lua.table()
+        self._install_core_host()
+        self.mux = self.load_lua("kernel_core.hooks", "multiplexer.lua", self.host)
+        self.mux.setup()
+        self.api = self.load_lua("kernel_core.runtime.lua", "api.lua")
+        self.convert = Converter(
+            self.api.new_table, self.api.is_array, self.api.array, self.api.table_id
+        )
+        self.runner = self.load_lua("kernel_core.runtime.lua", "runner.lua", self.host, self.mux)
+        options = self.lua.table_from(
+            {"level": self.sandbox_level, "package_path": self._package_path()}
+        )
+        self.load_lua("kernel_core.runtime.lua", "sandbox.lua", self.host, self.mux, options)
+        from kernel_core.runtime.globals import install_all
+
+        install_all(self)
+
+    # ------------------------------------------------------------------ plumbing
+
+    def load_lua(self, package: str, name: str, *args: Any) -> Any:
+        """Run one of llmspell's own Lua files (chunk name ``=[llmspell] NAME``)."""
+        source = _read_package_lua(package, name)
+        chunk = self.lua.eval(
+            "function(src, name) return assert(load(src, name, 't')) end"
+        )(source, f"{INTERNAL_CHUNK_PREFIX} {name}")
+        return chunk(*args)
+
+    def host_function(self, name: str, fn: Callable[..., Any]) -> Any:
+        """Expose ``fn`` to Lua as a function raising Lua errors for ScriptError.
+
+        Return values are converted with :meth:`to_lua`; a tuple returns several values.
+        """
+
+        def call(*args: Any) -> Any:
+            try:
+                result = fn(*args)
+            except ScriptError as exc:
+                return (False, str(exc))
+            except lupa.LuaError as exc:
+                # a Lua callback we called failed: hand its message on unchanged
+                return (False, str(exc))
+            except Exception as exc:
+                log.exception("host function %s failed", name)
+                return (False, f"internal error in {name}: {type(exc).__name__}: {exc}")
+            if isinstance(result, tuple):
+                return (True, *(self.to_lua(v) for v in result))
+            return (True, self.to_lua(result))
+
+        return self.api.wrap(call)
+
+    def to_lua(self, value: Any) -> Any:
+        """Plain Python data as a Lua value."""
+        return self.convert.to_lua(value)
+
+    def from_lua(self, value: Any, *, what: str = "value") -> Any:
+        """A Lua value as plain Python data (raises ConversionError)."""
+        return self.convert.from_lua(value, what=what)
+
+    def set_global(self, name: str, value: Any) -> None:
+        """Define a global visible to scripts."""
+        self.lua.globals()[name] = value
+
+    def add_closer(self, fn: Callable[[], None]) -> None:
+        """Call ``fn`` when the runtime is closed (close databases, stop threads)."""
+        self._closers.append(fn)
+
+    def _package_path(self) -> str:
+        dirs = [self.script.directory]
+        dirs += [Path(p).expanduser() for p in self.config.get("runtime", "module_paths")]
+        parts = [f"{d}/?.lua;{d}/?/init.lua" for d in dirs]
+        if self.sandbox_level == "trusted":
+            parts.append(str(self.lua.eval("package.path")))
+        return ";".join(parts)
+
+    def _install_core_host(self) -> None:
+        host = self.host
+        host.write = self._write
+        host.read = self._read
+        host.check_path = self._check_path
+        host.thread_created = self._armer.add
+        host.threads_forgotten = self._forget_threads
+        host.capture_dispatcher = self._capture_dispatcher
+        host.on_async = self._on_async
+
+    def _write(self, stream: str, text: str) -> None:
+        self.output.write(stream, text)
+
+    def _read(self, fmt: Any = "l", *rest: Any) -> Any:
+        fmt = str(fmt).lstrip("*") if isinstance(fmt, str) else fmt
+        line = self.output.read_line("")
+        if line is None:
+            return None
+        if isinstance(fmt, int):
+            return line[:fmt]
+        if fmt.startswith("n"):
+            try:
+                number = float(line.strip())
+            except ValueError:
+                return None
+            return int(number) if number.is_integer() and "." not in line else number
+        if fmt.startswith("L"):
+            return line + "\n"
+        if fmt.startswith("a"):
+            rest_lines = [line]
+            while (more := self.output.read_line("")) is not None:
+                rest_lines.append(more)
+            return "\n".join(rest_lines)
+        return line
+
+    def allowed_directories(self) -> list[Path]:
+        """Directories a restricted script may touch."""
+        dirs = [self.script.directory, Path(tempfile.gettempdir())]
+        dirs += [Path(p).expanduser() for p in self.config.get("runtime", "allowed_paths")]
+        return [Path(os.path.realpath(d)) for d in dirs]
+
+    def _check_path(self, path: str, function: str, writing: bool) -> str | None:
+        real = Path(os.path.realpath(os.path.join(self.script.directory, path)))
+        for allowed in self.allowed_directories():
+            if real == allowed or allowed in real.parents:
+                return None
+        return (
+            f"{function}: access to '{path}' is denied in the restricted sandbox; allowed are "
+            f"the script's directory, the temp directory and [runtime] allowed_paths "
+            f'(add the directory there, or set [runtime] sandbox = "trusted")'
+        )
+
+    def _forget_threads(self, pointers: Any) -> None:
+        self._armer.forget([str(p) for p in pointers.values()])
+
+    def _capture_dispatcher(self, pointer: str) -> None:
+        self._armer.set_dispatcher(read_hook_pointer(int(pointer, 16)))
+
+    def _on_async(self) -> Any:
+        with self._abort_lock:
+            pending, self._pending_abort = self._pending_abort, None
+        if pending is None:
+            return None
+        return pending
+
+    # ------------------------------------------------------------------ control (any thread)
+
+    def request_abort(self, kind: str = "interrupt", message: str | None = None) -> None:
+        """Stop the running script at its next instruction; safe from any thread.
+
+        ``kind`` is "interrupt" or "time". The script sees an error it cannot swallow with
+        pcall; the run ends with status "interrupted" or "limit".
+        """
+        text = message or "interrupted by user"
+        with self._abort_lock:
+            self._pending_abort = (kind, text)
+        self._armer.arm()
+
+    # ------------------------------------------------------------------ running
+
+    def compile(self, source: str, chunkname: str) -> tuple[Any, ScriptFailure | None]:
+        """Compile text; returns (function, None) or (None, failure)."""
+        if not chunkname.startswith("@"):
+            self.chunk_sources[chunkname[1:]] = source
+        fn, message = self.runner.compile(source, chunkname, self.lua.globals())
+        if fn is None:
+            return None, syntax_failure(str(message), chunkname, source)
+        return fn, None
+
+    def run_file(self, path: str | os.PathLike[str], args: Sequence[str] = ()) -> RunOutcome:
+        """Run a script file with its arguments."""
+        self._check_thread()
+        script = Path(path)
+        source = script.read_text(encoding="utf-8")
+        self.set_script_args(script, list(args))
+        fn, failure = self.compile(source, f"@{script.resolve()}")
+        if failure is not None:
+            return RunOutcome("error", failure=failure, exit_code=1)
+        return self.call(fn, *args)
+
+    def run_code(self, source: str, chunkname: str = "=(exec)") -> RunOutcome:
+        """Run a snippet of Lua."""
+        self._check_thread()
+        fn, failure = self.compile(source, chunkname)
+        if failure is not None:
+            return RunOutcome("error", failure=failure, exit_code=1)
+        return self.call(fn)
+
+    def call(self, fn: Any, *args: Any) -> RunOutcome:
+        """Call a Lua function under the limits, turning every failure into an outcome."""
+        self._check_thread()
+        timer = None
+        if self.limits.time_limit > 0:
+            timer = threading.Timer(
+                self.limits.time_limit,
+                self.request_abort,
+                ("time", f"time limit of {self.limits.time_limit:g}s exceeded"),
+            )
+            timer.daemon = True
+            timer.start()
+        try:
+            ok, payload = self.runner.run(self.limits.instruction_limit, fn, *args)
+        finally:
+            if timer is not None:
+                timer.cancel()
+            with self._abort_lock:
+                self._pending_abort = None
+        if ok:
+            values = tuple(payload[i] for i in range(1, int(payload.n) + 1))
+            return RunOutcome("ok", values=values)
+        failure = failure_from_lua(self, payload)
+        if failure.abort == "exit":
+            return RunOutcome("exit", failure=failure, exit_code=failure.exit_code)
+        if failure.abort == "interrupt":
+            return RunOutcome("interrupted", failure=failure, exit_code=130)
+        if failure.abort in ("time", "instructions"):
+            return RunOutcome("limit", failure=failure, exit_code=1)
+        if failure.message == "not enough memory":
+            self.lua.eval("collectgarbage('collect')")
+            limit = self.limits.memory_limit
+            failure.message = (
+                f"memory limit of {limit / 1024**2:g} MiB exceeded"
+                if limit
+                else "out of memory"
+            )
+            failure.suggestion = (
+                "raise [runtime] memory_limit in llmspell.toml or pass --memory-limit, "
+                "or keep fewer values alive"
+            )
+            return RunOutcome("limit", failure=failure, exit_code=1)
+        return RunOutcome("error", failure=failure, exit_code=1)
+
+    def set_script_args(self, script: Path, args: list[str]) -> None:
+        """Define ``arg`` and ``ARGS`` for a script."""
+        from kernel_core.runtime.globals.args import install_args
+
+        self.script = ScriptContext(script.resolve(), args)
+        install_args(self, script, args)
+
+    def api_names(self) -> dict[str, list[str]]:
+        """Known names for "did you mean": every global with its fields, the method tables of
+        LLMSpell's classes (builders, instances), and ``@tools``, the tool names."""
+        collect = self.lua.eval(
+            """function(classes)
+              local out = {}
+              for name, value in pairs(_G) do
+                if type(name) == "string" then
+                  local fields = {}
+                  if type(value) == "table" then
+                    for k in pairs(value) do
+                      if type(k) == "string" then fields[#fields + 1] = k end
+                    end
+                  end
+                  out[name] = fields
+                end
+              end
+              for name, methods in pairs(classes) do
+                local fields = {}
+                for k in pairs(methods) do
+                  if type(k) == "string" then fields[#fields + 1] = k end
+                end
+                out[name] = fields
+              end
+              return out
+            end"""
+        )
+        data = self.convert.from_lua(collect(self.api.classes), lenient=True)
+        names = {k: list(v) if isinstance(v, list) else [] for k, v in data.items()}
+        tool_names = self.host.tool_names
+        if tool_names is not None:
+            names["@tools"] = [str(n) for n in tool_names()]
+        return names
+
+    def memory_used(self) -> int:
+        """Bytes held by the Lua heap."""
+        return int(self.lua.eval("collectgarbage('count')") * 1024)
+
+    def close(self) -> None:
+        """Release what the globals hold (databases, worker threads)."""
+        while self._closers:
+            closer = self._closers.pop()
+            try:
+                closer()
+            except Exception:
+                log.exception("closing the runtime")
+
+    def _check_thread(self) -> None:
+        if threading.get_ident() != self._owner:
+            raise RuntimeError("a ScriptRuntime must be used from the thread that created it")

@@ -1,0 +1,1 @@
+"""One module per ``llmspell`` subcommand; each imports what it needs only when run."""

@@ -1,0 +1,13 @@
+"""Subcommands beyond run/exec/config register their parsers here (kernel, repl, tui, ...)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+CommandFactory = Callable[[str, str, str, str], argparse.ArgumentParser]
+
+
+def add_commands(command: CommandFactory) -> None:
+    """Add the parsers of the other subcommands. Each one's module has a ``main(args)``."""
+    del command

@@ -1,0 +1,183 @@
+"""``llmspell run SCRIPT`` and ``llmspell exec CODE``: run Lua in-process, no UI.
+
+The script runs on an execution thread; the main thread waits and turns Ctrl+C into an
+asynchronous interrupt (a second Ctrl+C exits at once), so even ``while true do end``
+stops with a traceback and exit status 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from kernel_core.errors import ScriptNotFoundError
+from kernel_core.runtime.failure import format_failure
+from kernel_core.runtime.script_runtime import RunOutcome, ScriptContext, ScriptRuntime
+from llmspell_tui.commands.common import config_from_args
+
+
+class TerminalSink:
+    """Script output straight to this process's stdout/stderr; input from stdin."""
+
+    def write(self, stream: str, text: str) -> None:
+        target = sys.stderr if stream == "stderr" else sys.stdout
+        target.write(text)
+        if stream == "stderr" or target.isatty():
+            target.flush()
+
+    def read_line(self, prompt: str) -> str | None:
+        sys.stdout.flush()
+        line = sys.stdin.readline()
+        if not line:
+            return None
+        return line.rstrip("\n")
+
+
+class CaptureSink(TerminalSink):
+    """Keeps output for the ``--output json`` object."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, list[str]] = {"stdout": [], "stderr": []}
+
+    def write(self, stream: str, text: str) -> None:
+        self.parts.setdefault(stream, []).append(text)
+
+
+class _Execution:
+    """Runs the script on its own thread; everything Lua happens there."""
+
+    def __init__(self, args: argparse.Namespace, sink: TerminalSink) -> None:
+        self.args = args
+        self.sink = sink
+        self.outcome: RunOutcome | None = None
+        self.result_data: Any = None
+        self.result_error: str | None = None
+        self.error: BaseException | None = None
+        self.runtime: ScriptRuntime | None = None
+        self.ready = threading.Event()
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        try:
+            script = Path(self.args.script) if self.args.command == "run" else None
+            config = config_from_args(
+                self.args, project_dir=script.parent if script else Path.cwd()
+            )
+            self.runtime = ScriptRuntime(config, self.sink, script=ScriptContext(script))
+            self.ready.set()
+            if script is not None:
+                self.outcome = self.runtime.run_file(script, self.args.script_args)
+            else:
+                self.outcome = self.runtime.run_code(self.args.code, "=(exec)")
+            if self.outcome.status == "ok" and self.args.output in ("json", "pretty"):
+                self._convert_result()
+        except BaseException as exc:
+            self.error = exc
+        finally:
+            if self.runtime is not None:
+                self.runtime.close()
+            self.ready.set()
+            self.done.set()
+
+    def _convert_result(self) -> None:
+        assert self.outcome is not None and self.runtime is not None
+        values = self.outcome.values
+        try:
+            if len(values) == 0:
+                self.result_data = None
+            elif len(values) == 1:
+                self.result_data = self.runtime.from_lua(values[0], what="result")
+            else:
+                self.result_data = [self.runtime.from_lua(v, what="result") for v in values]
+        except Exception as exc:
+            self.result_error = f"the script's return value cannot be converted: {exc}"
+
+
+def _wait(execution: _Execution) -> None:
+    """Wait for the run; Ctrl+C interrupts the script, a second Ctrl+C exits."""
+    interrupts = 0
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        nonlocal interrupts
+        interrupts += 1
+        if interrupts > 1 or execution.runtime is None:
+            os._exit(130)
+        execution.runtime.request_abort("interrupt", "interrupted by user (Ctrl+C)")
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        while not execution.done.wait(0.25):
+            pass
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the script or snippet; returns the exit status."""
+    if args.command == "run":
+        script = Path(args.script)
+        if not script.is_file():
+            hint = ""
+            if not script.suffix:
+                candidate = script.with_suffix(".lua")
+                if candidate.is_file():
+                    hint = f"; did you mean {candidate}?"
+            raise ScriptNotFoundError(f"script not found: {script}{hint}")
+    if getattr(args, "connect", None):
+        from llmspell_tui.commands.remote_run import run_on_kernel
+
+        return run_on_kernel(args)
+    json_mode = args.output in ("json", "pretty")
+    sink: TerminalSink = CaptureSink() if json_mode else TerminalSink()
+    execution = _Execution(args, sink)
+    started = time.perf_counter()
+    thread = threading.Thread(target=execution.run, name="llmspell-execution", daemon=True)
+    thread.start()
+    _wait(execution)
+    thread.join()
+    sys.stdout.flush()
+    if execution.error is not None:
+        raise execution.error
+    outcome = execution.outcome
+    assert outcome is not None
+    if json_mode:
+        assert isinstance(sink, CaptureSink)
+        return _print_json(args, outcome, execution, sink, time.perf_counter() - started)
+    if outcome.failure is not None and outcome.status != "exit":
+        color = sys.stderr.isatty() and "NO_COLOR" not in os.environ
+        print(format_failure(outcome.failure, color=color), file=sys.stderr)
+    return outcome.exit_code
+
+
+def _print_json(
+    args: argparse.Namespace,
+    outcome: RunOutcome,
+    execution: _Execution,
+    sink: CaptureSink,
+    elapsed: float,
+) -> int:
+    import orjson
+
+    exit_code = outcome.exit_code
+    error = outcome.failure.to_dict() if outcome.failure and outcome.status != "exit" else None
+    if execution.result_error:
+        error = {"message": execution.result_error}
+        exit_code = 1
+    document = {
+        "status": outcome.status if not execution.result_error else "error",
+        "exit_code": exit_code,
+        "result": execution.result_data,
+        "stdout": "".join(sink.parts.get("stdout", [])),
+        "stderr": "".join(sink.parts.get("stderr", [])),
+        "error": error,
+        "elapsed_ms": round(elapsed * 1000, 3),
+    }
+    option = orjson.OPT_INDENT_2 if args.output == "pretty" else 0
+    sys.stdout.write(orjson.dumps(document, option=option).decode() + "\n")
+    return exit_code

@@ -24,6 +24,7 @@ from kernel_core.config import Config
 from kernel_core.hooks.async_arm import AsyncArmer, read_hook_pointer
 from kernel_core.runtime.convert import Converter
 from kernel_core.runtime.errors import ScriptError
+from kernel_core.runtime.hook_points import HookDispatcher, NoHooks
 from kernel_core.runtime.failure import ScriptFailure, failure_from_lua, syntax_failure
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,7 @@ class ScriptRuntime:
         self._pending_abort: tuple[str, str] | None = None
         self._armer = AsyncArmer()
         self._closers: list[Callable[[], None]] = []
+        self.hooks: HookDispatcher = NoHooks()  # replaced by the Hook global
         # text of chunks that are not files (cells, exec snippets), by chunk name without '='
         self.chunk_sources: dict[str, str] = {}
         self.lua = lupa.LuaRuntime(
@@ -255,7 +257,8 @@ class ScriptRuntime:
         return [Path(os.path.realpath(d)) for d in dirs]
 
     def _check_path(self, path: str, function: str, writing: bool) -> str | None:
-        real = Path(os.path.realpath(os.path.join(self.script.directory, path)))
+        # io.open resolves relative paths against the process cwd: check the same file
+        real = Path(os.path.realpath(path))
         for allowed in self.allowed_directories():
             if real == allowed or allowed in real.parents:
                 return None

@@ -55,6 +55,13 @@ function A.class(name, methods)
   return methods
 end
 
+--- Fire an LLMSpell hook point from Lua code (Workflow). Replaced by the Hook global;
+--- until then nothing is registered and every operation continues.
+--- Returns a decision table {action=, data=, reason=, target=, delay_ms=, max_attempts=}.
+function A.fire_hook(point, component_type, component_name, data)
+  return { action = "continue" }
+end
+
 function A.table_id(t) return format("%p", t) end
 function A.new_table() return {} end
 

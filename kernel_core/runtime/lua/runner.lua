@@ -27,8 +27,8 @@ function R.handler(err)
     failure.abort = err.llmspell_abort
     failure.exit_code = err.code
   end
-  -- level 2 is the function that raised (or the C function 'error')
-  failure.frames = mux.capture_frames(nil, 2)
+  -- level 1 is capture_frames, 2 this handler, 3 the function that raised (or C error)
+  failure.frames = mux.capture_frames(nil, 3)
   if type(err) == "string" then
     failure.coroutine_frames = mux.coroutine_frames[err]
   end

@@ -124,7 +124,7 @@ class _SessionApi:
     def get(self, fname: str, session_id: str) -> dict[str, Any]:
         return self.store.get(session_id).to_dict()
 
-    def list(self, fname: str, query: Any) -> list[dict[str, Any]]:
+    def list_sessions(self, fname: str, query: Any) -> list[dict[str, Any]]:
         fields = _Fields(fname, self.runtime.from_lua(query, what="query"), "the query")
         status = fields.text("status")
         if status is not None and status not in (ACTIVE, SUSPENDED, COMPLETED):
@@ -184,7 +184,7 @@ class _SessionApi:
             )
         return self.current
 
-    def store_artifact(
+    def store_artifact(  # noqa: PLR0917 - called from Lua, where arguments are positional
         self,
         fname: str,
         session_id: str,
@@ -195,7 +195,14 @@ class _SessionApi:
         metadata: Any,
     ) -> dict[str, Any]:
         data = bytes.fromhex(content) if is_hex else content.encode("utf-8")
-        return self._store(fname, session_id, artifact_type, name, data, metadata)
+        return self._store(
+            fname,
+            session_id=session_id,
+            artifact_type=artifact_type,
+            name=name,
+            data=data,
+            metadata=metadata,
+        )
 
     def store_file(
         self, fname: str, session_id: str, path: str, artifact_type: str, metadata: Any
@@ -206,7 +213,14 @@ class _SessionApi:
             data = file.read_bytes()
         except OSError as exc:
             raise ScriptError(f"{fname}: cannot read '{path}': {exc.strerror}") from None
-        return self._store(fname, session_id, artifact_type, file.name, data, metadata)
+        return self._store(
+            fname,
+            session_id=session_id,
+            artifact_type=artifact_type,
+            name=file.name,
+            data=data,
+            metadata=metadata,
+        )
 
     def _check_readable(self, fname: str, file: Path) -> None:
         if self.runtime.sandbox_level != "restricted":
@@ -222,6 +236,7 @@ class _SessionApi:
     def _store(
         self,
         fname: str,
+        *,
         session_id: str,
         artifact_type: str,
         name: str,
@@ -326,7 +341,7 @@ def install(runtime: ScriptRuntime) -> None:
     operations: dict[str, Callable[..., Any]] = {
         "create": impl.create,
         "get": impl.get,
-        "list": impl.list,
+        "list": impl.list_sessions,
         "save": impl.save,
         "load": impl.load,
         "set_status": impl.set_status,

@@ -3,6 +3,7 @@ a traceback with script-relative paths, and a suggestion from the error-pattern 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -11,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kernel_core.runtime.script_runtime import ScriptRuntime
+
+log = logging.getLogger(__name__)
 
 INTERNAL_PREFIX = "=[llmspell]"
 _LOCATION = re.compile(r"^(?P<src>[^\n]*?):(?P<line>\d+): (?P<msg>.*)$", re.DOTALL)
@@ -159,23 +162,27 @@ def failure_from_lua(runtime: ScriptRuntime, payload: Any) -> ScriptFailure:
         short, number = failure.location
         for frame in frames:
             if frame.line == number and (
-                (frame.path and frame.path.endswith(short.lstrip(".")))
-                or frame.source[1:] == short
+                (frame.path and frame.path.endswith(short.lstrip("."))) or frame.source[1:] == short
             ):
                 failure.location = (_path_of(frame.source), number)
                 break
     if failure.location is not None:
         text = runtime.chunk_sources.get(failure.location[0])
         failure.line_text = (
-            _nth_line(text, failure.location[1]) if text is not None
+            _nth_line(text, failure.location[1])
+            if text is not None
             else source_line(failure.location)
         )
     if failure.abort is None:
         from kernel_core.devex.error_patterns import suggest
 
-        failure.suggestion = suggest(
-            failure.bare_message, source_line=failure.line_text, names=runtime.api_names
-        )
+        try:
+            failure.suggestion = suggest(
+                failure.bare_message, source_line=failure.line_text, names=runtime.api_names
+            )
+        except Exception:
+            # a hint is a nicety: never let it hide the error itself
+            log.exception("the error-pattern database failed on %r", failure.bare_message)
     return failure
 
 
@@ -245,7 +252,9 @@ def format_failure(failure: ScriptFailure, *, base: Path | None = None, color: b
             width = max(1, len(text[start:end].replace("\t", "    ")))
             lines.append(f"{dim}{' ' * len(gutter)} |{reset}")
             lines.append(f"{dim}{gutter} |{reset} {expanded}")
-            lines.append(f"{dim}{' ' * len(gutter)} |{reset} {' ' * offset}{red}{'^' * width}{reset}")
+            lines.append(
+                f"{dim}{' ' * len(gutter)} |{reset} {' ' * offset}{red}{'^' * width}{reset}"
+            )
     visible = [f for f in failure.frames if not f.internal]
     if visible:
         lines.append("stack traceback:")

@@ -149,6 +149,7 @@ class ScriptRuntime:
         self.convert = Converter(
             self.api.new_table, self.api.is_array, self.api.array, self.api.table_id
         )
+        self.host.read = self.host_function("io.read", self._read)
         self.runner = self.load_lua("kernel_core.runtime.lua", "runner.lua", self.host, self.mux)
         options = self.lua.table_from(
             {"level": self.sandbox_level, "package_path": self._package_path()}
@@ -218,7 +219,6 @@ class ScriptRuntime:
     def _install_core_host(self) -> None:
         host = self.host
         host.write = self._write
-        host.read = self._read
         host.check_path = self._check_path
         host.thread_created = self._armer.add
         host.threads_forgotten = self._forget_threads
@@ -294,13 +294,27 @@ class ScriptRuntime:
             self._pending_abort = (kind, text)
         self._armer.arm()
 
+    def abort_pending(self) -> bool:
+        """Whether an abort was requested and Lua has not yet run to deliver it (any thread).
+
+        Host functions that block (reading input, waiting on the network) poll this to give
+        control back to Lua, where the armed hook delivers the abort.
+        """
+        with self._abort_lock:
+            return self._pending_abort is not None
+
     # ------------------------------------------------------------------ running
 
-    def compile(self, source: str, chunkname: str) -> tuple[Any, ScriptFailure | None]:
-        """Compile text; returns (function, None) or (None, failure)."""
+    def compile(
+        self, source: str, chunkname: str, env: Any = None
+    ) -> tuple[Any, ScriptFailure | None]:
+        """Compile text with ``env`` as its _ENV (default: the globals); returns
+        (function, None) or (None, failure)."""
         if not chunkname.startswith("@"):
             self.chunk_sources[chunkname[1:]] = source
-        fn, message = self.runner.compile(source, chunkname, self.lua.globals())
+        fn, message = self.runner.compile(
+            source, chunkname, env if env is not None else self.lua.globals()
+        )
         if fn is None:
             return None, syntax_failure(str(message), chunkname, source)
         return fn, None

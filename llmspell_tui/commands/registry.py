@@ -10,4 +10,7 @@ CommandFactory = Callable[[str, str, str, str], argparse.ArgumentParser]
 
 def add_commands(command: CommandFactory) -> None:
     """Add the parsers of the other subcommands. Each one's module has a ``main(args)``."""
-    del command
+    from llmspell_tui.commands import kernel, repl
+
+    kernel.add_parser(command)
+    repl.add_parser(command)

@@ -1,0 +1,7 @@
+"""The async client used by the TUI, the line REPL, the DAP adapter and the tests."""
+
+from __future__ import annotations
+
+from kernel_core.client.client import KernelClient, KernelTimeout
+
+__all__ = ["KernelClient", "KernelTimeout"]

@@ -1,0 +1,1 @@
+"""Developer experience: error patterns, API docs lookup, validation, hot reload."""

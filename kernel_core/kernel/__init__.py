@@ -1,0 +1,1 @@
+"""The kernel service: sockets, channels, execution thread, connection files."""

@@ -1,0 +1,90 @@
+"""The execution thread: the one thread that owns the kernel's Lua world.
+
+The protocol loop submits jobs (callables taking the :class:`CellExecutor`) and awaits their
+futures; nothing else touches Lua. Interrupts are the only cross-thread call, and they go
+through :meth:`ScriptRuntime.request_abort`, which is thread-safe.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from kernel_core.config import Config
+from kernel_core.kernel.cells import CellFiles
+from kernel_core.kernel.executor import CellExecutor
+from kernel_core.runtime.script_runtime import OutputSink
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Job = Callable[[CellExecutor], Any]
+
+
+class ExecutionThread:
+    """Runs jobs one at a time on a dedicated thread that owns the ScriptRuntime."""
+
+    def __init__(self, config: Config, sink: OutputSink, cell_files: CellFiles) -> None:
+        self._config = config
+        self._sink = sink
+        self._cell_files = cell_files
+        self._jobs: queue.Queue[tuple[Job, concurrent.futures.Future[Any]] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._main, name="llmspell-execution", daemon=True)
+        self._ready = threading.Event()
+        self._startup_error: BaseException | None = None
+        self.executor: CellExecutor | None = None
+        self.busy = False
+
+    def start(self) -> None:
+        """Start the thread and wait until the Lua world is ready."""
+        self._thread.start()
+        self._ready.wait()
+        if self._startup_error is not None:
+            raise self._startup_error
+
+    def submit(self, job: Callable[[CellExecutor], T]) -> concurrent.futures.Future[T]:
+        """Queue a job; its future resolves with the job's result or exception."""
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._jobs.put((job, future))
+        return future
+
+    def interrupt(self) -> None:
+        """Stop whatever Lua is running, at its next instruction (any thread)."""
+        executor = self.executor
+        if executor is not None:
+            executor.runtime.request_abort("interrupt", "interrupted by user")
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Finish queued work, close the runtime and end the thread."""
+        self._jobs.put(None)
+        self._thread.join(timeout)
+
+    def _main(self) -> None:
+        try:
+            self.executor = CellExecutor(self._config, self._sink, self._cell_files)
+        except BaseException as exc:
+            log.exception("could not create the Lua runtime")
+            self._startup_error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        while True:
+            item = self._jobs.get()
+            if item is None:
+                break
+            job, future = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            self.busy = True
+            try:
+                future.set_result(job(self.executor))
+            except BaseException as exc:
+                log.exception("job failed on the execution thread")
+                future.set_exception(exc)
+            finally:
+                self.busy = False
+        self.executor.close()

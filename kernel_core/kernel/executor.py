@@ -1,0 +1,279 @@
+"""What the kernel does on its execution thread: run cells with REPL semantics, complete,
+inspect, check completeness. Everything here runs on the thread that owns the runtime and
+returns plain data."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kernel_core.config import Config
+from kernel_core.kernel.cells import CellFiles, is_complete, plan_cell
+from kernel_core.runtime.failure import ScriptFailure, display_path, format_failure
+from kernel_core.runtime.lua_tokens import KEYWORDS
+from kernel_core.runtime.script_runtime import (
+    OutputSink,
+    RunOutcome,
+    ScriptContext,
+    ScriptRuntime,
+)
+
+log = logging.getLogger(__name__)
+
+_COMPLETION_CONTEXT = re.compile(
+    r"(?P<base>(?:[A-Za-z_]\w*\s*[.:]\s*)*)(?P<prefix>[A-Za-z_]\w*)?$"
+)
+_NAME_AT = re.compile(r"[A-Za-z_][\w.:]*")
+
+ENAMES = {
+    "error": "LuaError",
+    "interrupted": "Interrupted",
+    "limit": "LimitExceeded",
+    "exit": "ScriptExit",
+}
+
+
+@dataclass
+class ExecuteOutcome:
+    """The result of one execute_request, as plain data."""
+
+    status: str  # "ok" | "error"
+    result_text: str | None = None
+    error: dict[str, Any] | None = None
+    user_expressions: dict[str, Any] = field(default_factory=dict)
+    exit_code: int = 0
+
+
+class CellExecutor:
+    """The kernel's Lua world with REPL semantics."""
+
+    def __init__(self, config: Config, sink: OutputSink, cell_files: CellFiles) -> None:
+        self.runtime = ScriptRuntime(config, sink, script=ScriptContext(None))
+        self.cell_files = cell_files
+        self.repl = self.runtime.load_lua("kernel_core.kernel", "repl.lua")
+        self.cell_numbers: dict[str, int] = {}
+        try:
+            self.values: Any = self.runtime.load_lua("kernel_core.runtime.lua", "values.lua")
+        except FileNotFoundError:
+            self.values = None
+        self._install_display(sink)
+
+    def _install_display(self, sink: OutputSink) -> None:
+        display = getattr(sink, "display", None)
+        if display is None:
+            return
+
+        def emit(kind: str, payload: Any, fmt: Any = None) -> None:
+            data = self.runtime.from_lua(payload, what="display value")
+            bundle: dict[str, Any]
+            if kind == "markdown":
+                bundle = {"text/markdown": str(data), "text/plain": str(data)}
+            elif kind == "html":
+                bundle = {"text/html": str(data), "text/plain": str(data)}
+            elif kind == "image":
+                import base64
+
+                raw = str(data)
+                if Path(raw).is_file():
+                    raw = base64.b64encode(Path(raw).read_bytes()).decode()
+                mime = f"image/{fmt or 'png'}"
+                bundle = {mime: raw, "text/plain": f"<{mime} image>"}
+            elif kind == "json":
+                bundle = {"application/json": data, "text/plain": repr(data)}
+            else:
+                bundle = {str(k): v for k, v in dict(data).items()}
+            display(bundle)
+
+        table = self.runtime.lua.table()
+        for kind in ("markdown", "html", "image", "json", "data"):
+            table[kind] = self.runtime.host_function(
+                f"Display.{kind}", lambda p, f=None, k=kind: emit(k, p, f)
+            )
+        self.runtime.set_global("Display", table)
+
+    # ------------------------------------------------------------------ execute
+
+    def execute(self, code: str, count: int, user_expressions: dict[str, str]) -> ExecuteOutcome:
+        """Run one cell: an expression shows its value; statements keep top-level locals."""
+        path = self.cell_files.write(code)
+        self.cell_numbers[str(path)] = count
+        chunkname = f"@{path}"
+        fn, failure = self.runtime.compile("return " + code, chunkname, env=self.repl.env)
+        if fn is None:
+            plan = plan_cell(code)
+            fn, failure = self.runtime.compile(plan.statements, chunkname, env=self.repl.env)
+            if fn is not None and plan.names:
+                self.repl.declare(self.runtime.lua.table_from(plan.names))
+        if fn is None:
+            assert failure is not None
+            if failure.location and failure.location[0] == str(path):
+                failure.line_text = _nth(code, failure.location[1])
+            return self._error(RunOutcome("error", failure=failure, exit_code=1), count)
+        outcome = self.runtime.call(fn)
+        if outcome.status != "ok":
+            return self._error(outcome, count)
+        result = ExecuteOutcome("ok")
+        if outcome.values:
+            result.result_text = "\t".join(self.render(v) for v in outcome.values)
+        result.user_expressions = self._user_expressions(user_expressions)
+        return result
+
+    def run_file(self, path: str, args: list[str]) -> ExecuteOutcome:
+        """Run a script file on this kernel (``llmspell run --connect``)."""
+        outcome = self.runtime.run_file(path, args)
+        if outcome.status == "ok":
+            return ExecuteOutcome("ok")
+        return self._error(outcome, 0)
+
+    def render(self, value: Any) -> str:
+        """A value as the REPL shows it (strings quoted, tables pretty-printed)."""
+        if self.values is not None:
+            return str(self.values.render(value, self.runtime.lua.table_from({"max_depth": 4})))
+        return str(self.runtime.lua.globals().tostring(value))
+
+    def _user_expressions(self, expressions: dict[str, str]) -> dict[str, Any]:
+        results: dict[str, Any] = {}
+        for name, expression in expressions.items():
+            fn, failure = self.runtime.compile(
+                "return " + expression, "=(user expression)", env=self.repl.env
+            )
+            outcome = self.runtime.call(fn) if fn is not None else None
+            if outcome is not None and outcome.status == "ok":
+                text = "\t".join(self.render(v) for v in outcome.values)
+                results[name] = {"status": "ok", "data": {"text/plain": text}, "metadata": {}}
+            else:
+                fail = failure or (outcome.failure if outcome else None)
+                results[name] = {
+                    "status": "error",
+                    "ename": "LuaError",
+                    "evalue": fail.bare_message if fail else "error",
+                    "traceback": [],
+                }
+        return results
+
+    def _error(self, outcome: RunOutcome, count: int) -> ExecuteOutcome:
+        failure = outcome.failure or ScriptFailure("error")
+        self._relabel_cells(failure)
+        ename = "SyntaxError" if failure.syntax else ENAMES.get(outcome.status, "LuaError")
+        text = format_failure(failure, color=True)
+        for path, number in self.cell_numbers.items():
+            text = text.replace(display_path(path), f"Cell In[{number}]")
+        return ExecuteOutcome(
+            "error",
+            error={
+                "ename": ename,
+                "evalue": failure.bare_message,
+                "traceback": text.splitlines(),
+                "location": list(failure.location) if failure.location else None,
+                "suggestion": failure.suggestion,
+            },
+            exit_code=outcome.exit_code,
+        )
+
+    def _relabel_cells(self, failure: ScriptFailure) -> None:
+        if failure.location and failure.location[0] in self.cell_numbers and not failure.line_text:
+            failure.line_text = _line_of_file(failure.location[0], failure.location[1])
+
+    # ------------------------------------------------------------------ introspection
+
+    def is_complete(self, code: str) -> dict[str, str]:
+        """Jupyter is_complete_reply content."""
+        fn, failure = self.runtime.compile("return " + code, "=(is_complete)")
+        if fn is None:
+            fn, failure = self.runtime.compile(plan_cell(code).statements, "=(is_complete)")
+        status, indent = is_complete(code, None if fn is not None else (failure.message if failure else ""))
+        reply = {"status": status}
+        if status == "incomplete":
+            reply["indent"] = indent
+        return reply
+
+    def complete(self, code: str, cursor_pos: int) -> dict[str, Any]:
+        """Jupyter complete_reply content: globals, REPL locals, keywords, fields, methods."""
+        before = code[:cursor_pos]
+        m = _COMPLETION_CONTEXT.search(before)
+        prefix = (m.group("prefix") if m else "") or ""
+        base = (m.group("base") if m else "") or ""
+        candidates: list[tuple[str, str]]
+        if base.strip():
+            stripped = re.sub(r"\s+", "", base)
+            separator = stripped[-1]
+            value = self.repl.resolve(stripped[:-1])
+            fields = self.runtime.from_lua(self.repl.fields(value)) if value is not None else []
+            candidates = [(str(f[0]), str(f[1])) for f in fields or []]
+            if separator == ":":
+                candidates = [c for c in candidates if c[1] == "function"]
+        else:
+            names = self.runtime.from_lua(self.repl.visible_names()) or []
+            candidates = [(str(n), "name") for n in names]
+            candidates += [(k, "keyword") for k in sorted(KEYWORDS)]
+        matches = sorted({c for c in candidates if c[0].startswith(prefix)}, key=lambda c: c[0])
+        start = cursor_pos - len(prefix)
+        return {
+            "status": "ok",
+            "matches": [c[0] for c in matches],
+            "cursor_start": start,
+            "cursor_end": cursor_pos,
+            "metadata": {
+                "_jupyter_types_experimental": [
+                    {"text": c[0], "type": c[1], "start": start, "end": cursor_pos}
+                    for c in matches
+                ]
+            },
+        }
+
+    def inspect(self, code: str, cursor_pos: int, detail_level: int) -> dict[str, Any]:
+        """Jupyter inspect_reply content: what the name under the cursor is."""
+        name = _name_at(code, cursor_pos)
+        if not name:
+            return {"status": "ok", "found": False, "data": {}, "metadata": {}}
+        value = self.repl.resolve(name)
+        if value is None:
+            from kernel_core.devex.api_docs import lookup
+
+            doc = lookup(name)
+            if doc is None:
+                return {"status": "ok", "found": False, "data": {}, "metadata": {}}
+            return {"status": "ok", "found": True, "data": {"text/plain": doc}, "metadata": {}}
+        kind = str(self.runtime.lua.globals().type(value))
+        lines = [f"{name}: {kind}"]
+        from kernel_core.devex.api_docs import lookup
+
+        doc = lookup(name)
+        if doc:
+            lines.append(doc)
+        if kind == "function":
+            info = self.runtime.lua.eval("function(f) return debug.getinfo(f, 'S') end")(value)
+            if info is not None and info.what != "C":
+                lines.append(f"defined at {display_path(str(info.source))}:{info.linedefined}")
+            else:
+                lines.append("built-in function")
+        else:
+            lines.append(self.render(value) if detail_level or kind != "table" else
+                         self.render(value)[:2000])
+        text = "\n".join(lines)
+        return {"status": "ok", "found": True, "data": {"text/plain": text}, "metadata": {}}
+
+    def close(self) -> None:
+        self.runtime.close()
+
+
+def _nth(text: str, number: int) -> str | None:
+    lines = text.splitlines()
+    return lines[number - 1] if 0 < number <= len(lines) else None
+
+
+def _line_of_file(path: str, number: int) -> str | None:
+    try:
+        return _nth(Path(path).read_text(encoding="utf-8"), number)
+    except OSError:
+        return None
+
+
+def _name_at(code: str, cursor_pos: int) -> str:
+    for m in _NAME_AT.finditer(code):
+        if m.start() <= cursor_pos <= m.end():
+            return m.group().rstrip(".:")
+    return ""

@@ -1,0 +1,137 @@
+"""The bridge between a running script and the clients: its output becomes iopub
+``stream``/``display_data`` messages, ``io.read`` becomes an ``input_request`` to the client
+that ran the cell.
+
+``write`` is called on the execution thread; text is buffered and flushed on the protocol
+loop at most every few milliseconds, so a loop printing 1,000 lines sends a handful of
+messages, not 1,000.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from kernel_core.protocol.wire import Message
+from kernel_core.runtime.errors import ScriptError
+
+if TYPE_CHECKING:
+    from kernel_core.kernel.service import KernelService
+
+FLUSH_DELAY = 0.005
+MAX_BUFFER = 64 * 1024
+
+
+class KernelSink:
+    """OutputSink for a kernel: streams to iopub, input from the stdin channel."""
+
+    def __init__(self, service: KernelService) -> None:
+        self._service = service
+        self._lock = threading.Lock()
+        self._buffers: dict[str, list[str]] = {}
+        self._size = 0
+        self._scheduled = False
+        self._parent: Message | None = None
+        self._allow_stdin = False
+        self._replies: queue.Queue[Message] = queue.Queue()
+
+    # ---- called on the loop thread
+
+    def begin(self, parent: Message, *, allow_stdin: bool) -> None:
+        """A request starts: its output carries ``parent`` as parent header."""
+        self.flush()
+        with self._lock:
+            self._parent = parent
+            self._allow_stdin = allow_stdin
+        while not self._replies.empty():
+            self._replies.get_nowait()
+
+    def end(self) -> None:
+        """The request is done: send what is buffered."""
+        self.flush()
+
+    def flush(self) -> None:
+        """Publish buffered output (loop thread)."""
+        with self._lock:
+            buffers, self._buffers = self._buffers, {}
+            self._size = 0
+            self._scheduled = False
+            parent = self._parent
+        for name, parts in buffers.items():
+            self._service.publish("stream", {"name": name, "text": "".join(parts)}, parent)
+
+    def receive_stdin(self, msg: Message) -> None:
+        """An input_reply arrived on the stdin channel."""
+        if msg.msg_type == "input_reply":
+            self._replies.put(msg)
+
+    # ---- called on the execution thread
+
+    def write(self, stream: str, text: str) -> None:
+        loop = self._service.loop
+        assert loop is not None
+        with self._lock:
+            self._buffers.setdefault(stream, []).append(text)
+            self._size += len(text)
+            urgent = self._size >= MAX_BUFFER
+            schedule = not self._scheduled
+            self._scheduled = True
+        if urgent:
+            loop.call_soon_threadsafe(self.flush)
+        elif schedule:
+            loop.call_soon_threadsafe(loop.call_later, FLUSH_DELAY, self.flush)
+
+    def display(self, bundle: dict[str, Any]) -> None:
+        """Publish display_data (after the output written before it)."""
+        loop = self._service.loop
+        assert loop is not None
+        with self._lock:
+            parent = self._parent
+
+        def send() -> None:
+            self.flush()
+            self._service.publish("display_data", {"data": bundle, "metadata": {}, "transient": {}},
+                                  parent)
+
+        loop.call_soon_threadsafe(send)
+
+    def read_line(self, prompt: str) -> str | None:
+        """Ask the client that ran the cell for a line; waits until it answers."""
+        with self._lock:
+            parent, allowed = self._parent, self._allow_stdin
+        if parent is None or not allowed:
+            raise ScriptError(
+                "io.read: this client cannot answer input requests (it sent allow_stdin=false); "
+                "pass the data as script arguments or State instead"
+            )
+        loop = self._service.loop
+        assert loop is not None
+        request = self._service.session.message(
+            "input_request", {"prompt": prompt, "password": False}, parent
+        )
+        frames = self._service.session.serialize(request, parent.identities)
+        self.flushing_then(lambda: self._service.stdin.send_multipart(frames))
+        executor = self._service.engine.executor if self._service.engine else None
+        while True:
+            try:
+                reply = self._replies.get(timeout=0.05)
+            except queue.Empty:
+                if executor is not None and executor.runtime.abort_pending():
+                    return None  # the armed hook delivers the interrupt once Lua runs
+                continue
+            value = reply.content.get("value")
+            return None if value is None else str(value)
+
+    def flushing_then(self, action: Any) -> None:
+        """Run ``action`` on the loop after flushing buffered output (ordering)."""
+        loop = self._service.loop
+        assert loop is not None
+
+        def run() -> None:
+            self.flush()
+            action()
+
+        loop.call_soon_threadsafe(run)
+        time.sleep(0)

@@ -1,0 +1,136 @@
+"""Running a kernel process: connection file, log file, signals, restart loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+from kernel_core.config import Config
+from kernel_core.kernel.connection import (
+    ConnectionInfo,
+    KernelInfoFile,
+    kernels_dir,
+    new_kernel_id,
+    read_connection_file,
+)
+from kernel_core.kernel.service import KernelService
+from kernel_core.protocol.wire import new_key
+
+log = logging.getLogger(__name__)
+
+
+def _free_tcp_ports(ip: str, count: int) -> list[int]:
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind((ip, 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def new_connection(config: Config, kernel_id: str, transport: str | None, ip: str | None) -> ConnectionInfo:
+    """Connection details for a new kernel (ipc sockets in the runtime dir, or tcp ports)."""
+    transport = transport or config.get("kernel", "transport")
+    if transport == "ipc":
+        base = str(kernels_dir() / f"k-{kernel_id[:8]}")
+        ports = [1, 2, 3, 4, 5]
+    else:
+        base = ip or config.get("kernel", "ip")
+        ports = _free_tcp_ports(base, 5)
+    return ConnectionInfo(
+        transport=transport, ip=base, shell_port=ports[0], iopub_port=ports[1],
+        stdin_port=ports[2], control_port=ports[3], hb_port=ports[4],
+        key=new_key().decode(),
+    )
+
+
+def _setup_logging(log_file: Path, foreground: bool) -> None:
+    root = logging.getLogger()
+    handler = logging.FileHandler(log_file)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    if root.level == logging.NOTSET or root.level > logging.INFO:
+        root.setLevel(logging.INFO)
+    if not foreground:
+        for h in list(root.handlers):
+            if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler):
+                root.removeHandler(h)
+
+
+def run_kernel(
+    config: Config,
+    *,
+    connection_file: Path | None = None,
+    name: str | None = None,
+    transport: str | None = None,
+    ip: str | None = None,
+    foreground: bool = True,
+) -> int:
+    """Serve a kernel until it is shut down; returns the exit status."""
+    managed = connection_file is not None and connection_file.exists()
+    kernel_id = new_kernel_id()
+    if managed:
+        assert connection_file is not None
+        connection = read_connection_file(connection_file)
+        stem = connection_file.stem
+        kernel_id = stem[len("kernel-"):] if stem.startswith("kernel-") else stem
+    else:
+        connection = new_connection(config, kernel_id, transport, ip)
+        connection_file = connection_file or kernels_dir() / f"kernel-{kernel_id}.json"
+        connection.write(connection_file)
+    name = name or f"lua-{kernel_id[:4]}"
+    log_file = kernels_dir() / f"kernel-{kernel_id}.log"
+    _setup_logging(log_file, foreground)
+    info = KernelInfoFile(
+        kernel_id=kernel_id, name=name, pid=os.getpid(), started=time.time(),
+        transport=connection.transport, connection_file=str(connection_file),
+        log_file=str(log_file),
+    )
+    if not managed:
+        info.write()
+    log.info("kernel %s (%s) starting, connection file %s", kernel_id, name, connection_file)
+    try:
+        while True:
+            service = KernelService(config, connection, kernel_id=kernel_id, name=name,
+                                    managed=managed)
+            restart = asyncio.run(_serve(service))
+            if not restart:
+                break
+            log.info("restart requested: exiting so the manager can start a new process")
+            break
+    finally:
+        if not managed:
+            with contextlib.suppress(OSError):
+                connection_file.unlink()
+            with contextlib.suppress(OSError):
+                KernelInfoFile.path_for(connection_file).unlink()
+        if connection.transport == "ipc":
+            for channel in ("shell", "iopub", "stdin", "control", "hb"):
+                port = getattr(connection, f"{channel}_port")
+                with contextlib.suppress(OSError):
+                    os.unlink(f"{connection.ip}-{port}")
+        with contextlib.suppress(OSError):
+            import shutil
+
+            shutil.rmtree(service.cell_files.directory, ignore_errors=True)
+        log.info("kernel %s stopped", kernel_id)
+    return 0
+
+
+async def _serve(service: KernelService) -> bool:
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, service.request_shutdown)
+    loop.add_signal_handler(
+        signal.SIGINT, lambda: service.engine.interrupt() if service.engine else None
+    )
+    return await service.serve()

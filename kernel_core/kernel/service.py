@@ -1,0 +1,572 @@
+"""The kernel service: ZeroMQ sockets, the protocol loop, and the shell/control handlers.
+
+The protocol loop (asyncio on the main thread) is never blocked by Lua: everything that
+touches Lua is a job for the execution thread. Shell requests are served one at a time in
+arrival order; control requests (interrupt, shutdown, debug) are served at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import zmq
+import zmq.asyncio
+
+from kernel_core import __version__
+from kernel_core.config import Config
+from kernel_core.kernel.cells import HASH_SEED, CellFiles
+from kernel_core.kernel.connection import ConnectionInfo
+from kernel_core.kernel.execution import ExecutionThread
+from kernel_core.kernel.executor import CellExecutor, ExecuteOutcome
+from kernel_core.kernel.history import HistoryStore
+from kernel_core.kernel.iopub import KernelSink
+from kernel_core.paths import data_dir
+from kernel_core.protocol.errors import InvalidContent, MessageTooLarge, ProtocolError
+from kernel_core.protocol.wire import Message, Session
+
+log = logging.getLogger(__name__)
+audit = logging.getLogger("llmspell.audit")
+
+LANGUAGE_INFO = {
+    "name": "lua",
+    "version": "5.4",
+    "mimetype": "text/x-lua",
+    "file_extension": ".lua",
+    "pygments_lexer": "lua",
+    "codemirror_mode": "lua",
+}
+
+Handler = Callable[[Message], Awaitable[None]]
+
+
+@dataclass
+class KernelStats:
+    """Counters reported in kernel_info (``llmspell`` section) and logs."""
+
+    bad_signatures: int = 0
+    malformed: int = 0
+    oversized: int = 0
+    unknown_types: int = 0
+    requests: int = 0
+    clients: set[bytes] = field(default_factory=set)
+
+
+class KernelService:
+    """One kernel process: owns the sockets, the execution thread and the history."""
+
+    def __init__(
+        self,
+        config: Config,
+        connection: ConnectionInfo,
+        *,
+        kernel_id: str,
+        name: str,
+        managed: bool = False,
+    ) -> None:
+        self.config = config
+        self.connection = connection
+        self.kernel_id = kernel_id
+        self.name = name
+        self.managed = managed  # started by a Jupyter manager: restart = exit
+        self.started = time.time()
+        self.session = Session(connection.key.encode(), username="kernel")
+        self.stats = KernelStats()
+        self.execution_count = 0
+        self.max_message_size = int(config.get("kernel", "max_message_size"))
+        self.cell_files = CellFiles(
+            Path(os.environ.get("TMPDIR", "/tmp")) / f"llmspell_{os.getpid()}"
+        )
+        self.history = HistoryStore(data_dir() / "history.sqlite3", kernel_id)
+        self.state = "starting"
+        self._shutdown = asyncio.Event()
+        self._restart_requested = False
+        self._shell_queue: asyncio.Queue[Message] = asyncio.Queue()
+        self._subscribers = 0
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.sink: KernelSink | None = None
+        self.engine: ExecutionThread | None = None
+        self.shell_handlers: dict[str, Handler] = {
+            "kernel_info_request": self.kernel_info_request,
+            "execute_request": self.execute_request,
+            "complete_request": self.complete_request,
+            "inspect_request": self.inspect_request,
+            "is_complete_request": self.is_complete_request,
+            "history_request": self.history_request,
+            "comm_info_request": self.comm_info_request,
+            "shutdown_request": self.shutdown_request,
+            "llmspell_run_request": self.llmspell_run_request,
+        }
+        self.control_handlers: dict[str, Handler] = {
+            "kernel_info_request": self.kernel_info_request,
+            "interrupt_request": self.interrupt_request,
+            "shutdown_request": self.shutdown_request,
+        }
+        # Messages that need no reply (comms we do not open, replies to our requests).
+        self.ignored = {"comm_open", "comm_msg", "comm_close", "input_reply"}
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def serve(self) -> bool:
+        """Bind, serve until shutdown; returns True if a restart was requested."""
+        self.loop = asyncio.get_running_loop()
+        ctx = zmq.asyncio.Context()
+        self._ctx = ctx
+        self.shell = self._bind(ctx, zmq.ROUTER, "shell")
+        self.control = self._bind(ctx, zmq.ROUTER, "control")
+        self.stdin = self._bind(ctx, zmq.ROUTER, "stdin")
+        self.iopub = self._bind(ctx, zmq.XPUB, "iopub")
+        self.iopub.setsockopt(zmq.XPUB_VERBOSE, 1)
+        hb_ctx = zmq.Context()
+        hb = hb_ctx.socket(zmq.ROUTER)
+        hb.linger = 0
+        hb.bind(self.connection.endpoint("hb"))
+        self._hb_thread = threading.Thread(
+            target=_heartbeat, args=(hb,), name="llmspell-heartbeat", daemon=True
+        )
+        self._hb_thread.start()
+        self.sink = KernelSink(self)
+        self._start_engine()
+        self.state = "idle"
+        tasks = [
+            asyncio.create_task(self._receive_loop(self.shell, "shell")),
+            asyncio.create_task(self._receive_loop(self.control, "control")),
+            asyncio.create_task(self._receive_loop(self.stdin, "stdin")),
+            asyncio.create_task(self._iopub_subscriptions()),
+            asyncio.create_task(self._shell_consumer()),
+        ]
+        self.publish("status", {"execution_state": "starting"}, None)
+        try:
+            await self._shutdown.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*tasks, return_exceptions=True)
+            if self.engine is not None:
+                self.engine.interrupt()
+                await asyncio.to_thread(self.engine.stop)
+            for sock in (self.shell, self.control, self.stdin, self.iopub):
+                sock.close(linger=200)
+            ctx.term()
+            hb_ctx.destroy(linger=0)
+            self.history.close()
+        return self._restart_requested
+
+    def _bind(self, ctx: zmq.asyncio.Context, kind: int, channel: str) -> zmq.asyncio.Socket:
+        sock = ctx.socket(kind)
+        sock.linger = 0
+        if kind == zmq.ROUTER:
+            sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
+            sock.setsockopt(zmq.MAXMSGSIZE, max(self.max_message_size * 4, 1 << 20))
+        sock.bind(self.connection.endpoint(channel))
+        return sock
+
+    def _start_engine(self) -> None:
+        assert self.sink is not None
+        self.engine = ExecutionThread(self.config, self.sink, self.cell_files)
+        self.engine.start()
+
+    def request_shutdown(self) -> None:
+        """Stop serving (thread-safe)."""
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self._shutdown.set)
+
+    # ------------------------------------------------------------------ receiving
+
+    async def _receive_loop(self, sock: zmq.asyncio.Socket, channel: str) -> None:
+        while True:
+            frames = await sock.recv_multipart(copy=True)
+            msg = self._decode(frames, channel)
+            if msg is None:
+                continue
+            self.stats.requests += 1
+            if channel == "shell":
+                self.stats.clients.add(msg.identities[0] if msg.identities else b"")
+                await self._shell_queue.put(msg)
+            elif channel == "control":
+                await self._dispatch(msg, self.control_handlers, self.control)
+            else:
+                if self.sink is not None:
+                    self.sink.receive_stdin(msg)
+
+    def _decode(self, frames: list[bytes], channel: str) -> Message | None:
+        size = sum(len(f) for f in frames)
+        try:
+            msg = self.session.deserialize(frames)
+        except ProtocolError as exc:
+            if exc.ENAME == "BadSignature":
+                self.stats.bad_signatures += 1
+                audit.warning(
+                    "dropped a message with a bad signature on %s (%d frames, %d bytes)",
+                    channel, len(frames), size,
+                )
+            else:
+                self.stats.malformed += 1
+                log.warning("dropped a malformed message on %s: %s", channel, exc)
+            return None
+        if size > self.max_message_size:
+            self.stats.oversized += 1
+            log.warning("refused a %d-byte %s on %s", size, msg.msg_type, channel)
+            sock = self.shell if channel == "shell" else self.control
+            self._reply_error(
+                msg,
+                sock,
+                MessageTooLarge(
+                    f"message of {size} bytes exceeds the limit of {self.max_message_size} "
+                    "bytes ([kernel] max_message_size)"
+                ),
+            )
+            return None
+        return msg
+
+    async def _shell_consumer(self) -> None:
+        while True:
+            msg = await self._shell_queue.get()
+            await self._dispatch(msg, self.shell_handlers, self.shell)
+
+    async def _dispatch(
+        self, msg: Message, handlers: dict[str, Handler], sock: zmq.asyncio.Socket
+    ) -> None:
+        handler = handlers.get(msg.msg_type)
+        if handler is None:
+            if msg.msg_type in self.ignored:
+                return
+            self.stats.unknown_types += 1
+            log.warning("unknown message type %r", msg.msg_type)
+            if msg.msg_type.endswith("_request"):
+                self._reply_error(
+                    msg, sock,
+                    ProtocolError(f"unknown message type '{msg.msg_type}'"),
+                    ename="UnknownMessageType",
+                )
+            return
+        self._current_socket = sock
+        try:
+            await handler(msg)
+        except InvalidContent as exc:
+            self._reply_error(msg, sock, exc)
+        except Exception as exc:
+            log.exception("handler for %s failed", msg.msg_type)
+            self._reply_error(msg, sock, ProtocolError(f"{type(exc).__name__}: {exc}"),
+                              ename="InternalError")
+
+    # ------------------------------------------------------------------ sending
+
+    def publish(self, msg_type: str, content: dict[str, Any], parent: Message | None) -> None:
+        """Send on iopub (loop thread only)."""
+        msg = self.session.message(msg_type, content, parent)
+        topic = f"kernel.{self.kernel_id}.{msg_type}".encode()
+        self.iopub.send_multipart(self.session.serialize(msg, [topic]))
+
+    def publish_threadsafe(
+        self, msg_type: str, content: dict[str, Any], parent: Message | None
+    ) -> None:
+        """Send on iopub from any thread."""
+        assert self.loop is not None
+        self.loop.call_soon_threadsafe(self.publish, msg_type, content, parent)
+
+    def reply(
+        self, sock: zmq.asyncio.Socket, parent: Message, msg_type: str, content: dict[str, Any]
+    ) -> None:
+        """Send a reply to the client that sent ``parent``."""
+        msg = self.session.message(msg_type, content, parent)
+        sock.send_multipart(self.session.serialize(msg, parent.identities))
+
+    def _reply_error(
+        self, msg: Message, sock: zmq.asyncio.Socket, exc: ProtocolError, ename: str | None = None
+    ) -> None:
+        reply_type = msg.msg_type.replace("_request", "_reply")
+        if not reply_type.endswith("_reply"):
+            reply_type = "error_reply"
+        self.publish("status", {"execution_state": "busy"}, msg)
+        self.reply(sock, msg, reply_type, {
+            "status": "error",
+            "ename": ename or exc.ENAME,
+            "evalue": str(exc),
+            "traceback": [str(exc)],
+        })
+        self.publish("status", {"execution_state": "idle"}, msg)
+
+    async def _busy(self, msg: Message, work: Callable[[], Awaitable[None]]) -> None:
+        self.publish("status", {"execution_state": "busy"}, msg)
+        self.state = "busy"
+        try:
+            await work()
+        finally:
+            self.state = "idle"
+            self.publish("status", {"execution_state": "idle"}, msg)
+
+    async def run_job(self, job: Callable[[CellExecutor], Any]) -> Any:
+        """Run a job on the execution thread and await its result."""
+        assert self.engine is not None
+        return await asyncio.wrap_future(self.engine.submit(job))
+
+    # ------------------------------------------------------------------ handlers
+
+    async def kernel_info_request(self, msg: Message) -> None:
+        sock = self._current_socket
+
+        async def work() -> None:
+            self.reply(sock, msg, "kernel_info_reply", self.kernel_info())
+
+        await self._busy(msg, work)
+
+    def kernel_info(self) -> dict[str, Any]:
+        """kernel_info_reply content (with an ``llmspell`` section of live details)."""
+        return {
+            "status": "ok",
+            "protocol_version": "5.3",
+            "implementation": "llmspell",
+            "implementation_version": __version__,
+            "language_info": LANGUAGE_INFO,
+            "banner": f"llmspell {__version__} — LLMSpell Lua 5.4 kernel",
+            "help_links": [],
+            "debugger": False,
+            "llmspell": {
+                "kernel_id": self.kernel_id,
+                "name": self.name,
+                "pid": os.getpid(),
+                "started": self.started,
+                "transport": self.connection.transport,
+                "clients": max(self._subscribers, 0),
+                "state": "busy" if self.engine is not None and self.engine.busy else "idle",
+                "execution_count": self.execution_count,
+                "bad_signatures": self.stats.bad_signatures,
+                "malformed_messages": self.stats.malformed,
+                "hash_seed": HASH_SEED,
+                "cell_file_prefix": self.cell_files.prefix,
+            },
+        }
+
+    async def execute_request(self, msg: Message) -> None:
+        content = msg.content
+        code = _field(content, "code", str)
+        silent = bool(content.get("silent", False))
+        store_history = bool(content.get("store_history", not silent)) and not silent
+        user_expressions = content.get("user_expressions") or {}
+        if not isinstance(user_expressions, dict):
+            raise InvalidContent("execute_request: user_expressions must be an object")
+        allow_stdin = bool(content.get("allow_stdin", True))
+        stop_on_error = bool(content.get("stop_on_error", True))
+        sock = self._current_socket
+
+        async def work() -> None:
+            if store_history:
+                self.execution_count += 1
+            count = self.execution_count
+            if not silent:
+                self.publish("execute_input", {"code": code, "execution_count": count}, msg)
+            assert self.sink is not None
+            self.sink.begin(msg, allow_stdin=allow_stdin)
+            try:
+                outcome: ExecuteOutcome = await self.run_job(
+                    lambda ex: ex.execute(code, count, {str(k): str(v) for k, v in user_expressions.items()})
+                )
+            finally:
+                self.sink.end()
+            if store_history:
+                self.history.store(count, code)
+            reply: dict[str, Any] = {"status": outcome.status, "execution_count": count}
+            if outcome.status == "ok":
+                if outcome.result_text is not None and not silent:
+                    self.publish("execute_result", {
+                        "execution_count": count,
+                        "data": {"text/plain": outcome.result_text},
+                        "metadata": {},
+                    }, msg)
+                reply.update(payload=[], user_expressions=outcome.user_expressions)
+            else:
+                assert outcome.error is not None
+                error = {k: outcome.error[k] for k in ("ename", "evalue", "traceback")}
+                if not silent:
+                    self.publish("error", error, msg)
+                reply.update(error)
+                reply["llmspell"] = {
+                    "location": outcome.error.get("location"),
+                    "suggestion": outcome.error.get("suggestion"),
+                }
+            self.reply(sock, msg, "execute_reply", reply)
+            if outcome.status == "error" and stop_on_error:
+                self._abort_queued_executes()
+
+        await self._busy(msg, work)
+
+    def _abort_queued_executes(self) -> None:
+        """After a failed cell with stop_on_error, queued execute requests are aborted."""
+        kept: list[Message] = []
+        while not self._shell_queue.empty():
+            queued = self._shell_queue.get_nowait()
+            if queued.msg_type == "execute_request":
+                self.publish("status", {"execution_state": "busy"}, queued)
+                self.reply(self.shell, queued, "execute_reply", {
+                    "status": "aborted", "execution_count": self.execution_count,
+                })
+                self.publish("status", {"execution_state": "idle"}, queued)
+            else:
+                kept.append(queued)
+        for queued in kept:
+            self._shell_queue.put_nowait(queued)
+
+    async def llmspell_run_request(self, msg: Message) -> None:
+        """Run a script file on this kernel (``llmspell run --connect``)."""
+        path = _field(msg.content, "path", str)
+        args = msg.content.get("args") or []
+        if not isinstance(args, list):
+            raise InvalidContent("llmspell_run_request: args must be a list of strings")
+        sock = self._current_socket
+
+        async def work() -> None:
+            assert self.sink is not None
+            self.sink.begin(msg, allow_stdin=bool(msg.content.get("allow_stdin", True)))
+            try:
+                outcome: ExecuteOutcome = await self.run_job(
+                    lambda ex: ex.run_file(path, [str(a) for a in args])
+                )
+            finally:
+                self.sink.end()
+            reply: dict[str, Any] = {"status": outcome.status, "exit_code": outcome.exit_code}
+            if outcome.error:
+                reply.update({k: outcome.error[k] for k in ("ename", "evalue", "traceback")})
+                self.publish("error", {k: outcome.error[k] for k in ("ename", "evalue", "traceback")}, msg)
+            self.reply(sock, msg, "llmspell_run_reply", reply)
+
+        await self._busy(msg, work)
+
+    async def complete_request(self, msg: Message) -> None:
+        code = _field(msg.content, "code", str)
+        cursor = int(msg.content.get("cursor_pos", len(code)))
+        sock = self._current_socket
+
+        async def work() -> None:
+            content = await self.run_job(lambda ex: ex.complete(code, cursor))
+            self.reply(sock, msg, "complete_reply", content)
+
+        await self._busy(msg, work)
+
+    async def inspect_request(self, msg: Message) -> None:
+        code = _field(msg.content, "code", str)
+        cursor = int(msg.content.get("cursor_pos", len(code)))
+        level = int(msg.content.get("detail_level", 0))
+        sock = self._current_socket
+
+        async def work() -> None:
+            content = await self.run_job(lambda ex: ex.inspect(code, cursor, level))
+            self.reply(sock, msg, "inspect_reply", content)
+
+        await self._busy(msg, work)
+
+    async def is_complete_request(self, msg: Message) -> None:
+        code = _field(msg.content, "code", str)
+        sock = self._current_socket
+
+        async def work() -> None:
+            content = await self.run_job(lambda ex: ex.is_complete(code))
+            self.reply(sock, msg, "is_complete_reply", content)
+
+        await self._busy(msg, work)
+
+    async def history_request(self, msg: Message) -> None:
+        content = msg.content
+        access = content.get("hist_access_type", "tail")
+        sock = self._current_socket
+
+        async def work() -> None:
+            if access == "tail":
+                entries = self.history.tail(int(content.get("n") or 10))
+            elif access == "range":
+                stop = content.get("stop")
+                entries = self.history.range(
+                    int(content.get("session") or 0), int(content.get("start") or 0),
+                    int(stop) if stop is not None else None,
+                )
+            elif access == "search":
+                entries = self.history.search(
+                    str(content.get("pattern") or "*"),
+                    int(content["n"]) if content.get("n") else None,
+                    bool(content.get("unique", False)),
+                )
+            else:
+                raise InvalidContent(
+                    f"history_request: hist_access_type must be tail, range or search, "
+                    f"got {access!r}"
+                )
+            history: list[Any] = (
+                [[s, li, [src, None]] for s, li, src in entries]
+                if content.get("output") else [list(e) for e in entries]
+            )
+            self.reply(sock, msg, "history_reply", {"status": "ok", "history": history})
+
+        await self._busy(msg, work)
+
+    async def comm_info_request(self, msg: Message) -> None:
+        sock = self._current_socket
+
+        async def work() -> None:
+            self.reply(sock, msg, "comm_info_reply", {"status": "ok", "comms": {}})
+
+        await self._busy(msg, work)
+
+    async def interrupt_request(self, msg: Message) -> None:
+        if self.engine is not None:
+            self.engine.interrupt()
+        self.reply(self._current_socket, msg, "interrupt_reply", {"status": "ok"})
+
+    async def shutdown_request(self, msg: Message) -> None:
+        restart = bool(msg.content.get("restart", False))
+        sock = self._current_socket
+        self.reply(sock, msg, "shutdown_reply", {"status": "ok", "restart": restart})
+        self.publish("shutdown_reply", {"status": "ok", "restart": restart}, msg)
+        if restart and not self.managed:
+            await self._restart(msg)
+            return
+        self._restart_requested = restart
+        self._shutdown.set()
+
+    async def _restart(self, msg: Message) -> None:
+        """Restart in place: a fresh Lua world; State (SQLite) and history stay."""
+        self.publish("status", {"execution_state": "restarting"}, msg)
+        if self.engine is not None:
+            self.engine.interrupt()
+            await asyncio.to_thread(self.engine.stop)
+        self.execution_count = 0
+        self._start_engine()
+        self.publish("status", {"execution_state": "starting"}, msg)
+        self.publish("status", {"execution_state": "idle"}, msg)
+
+    # ------------------------------------------------------------------ iopub
+
+    async def _iopub_subscriptions(self) -> None:
+        """Count subscribers and welcome each new one (so clients know iopub is live)."""
+        while True:
+            frame = await self.iopub.recv()
+            if not frame:
+                continue
+            if frame[0] == 1:
+                self._subscribers += 1
+                self.publish("iopub_welcome", {"subscription": frame[1:].decode(errors="replace")},
+                             None)
+            elif frame[0] == 0:
+                self._subscribers -= 1
+
+
+def _field(content: dict[str, Any], name: str, kind: type) -> Any:
+    value = content.get(name)
+    if not isinstance(value, kind):
+        expected = kind.__name__
+        got = "missing" if value is None else type(value).__name__
+        raise InvalidContent(f"content.{name} must be a {expected} ({got})")
+    return value
+
+
+def _heartbeat(sock: zmq.Socket[bytes]) -> None:
+    with contextlib.suppress(zmq.ZMQError):
+        zmq.proxy(sock, sock)

@@ -1,0 +1,1 @@
+"""The Jupyter messaging protocol (v5.3): framing, HMAC signing, typed messages."""

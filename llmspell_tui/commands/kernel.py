@@ -1,0 +1,229 @@
+"""``llmspell kernel start|list|stop|install``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from kernel_core.errors import LlmspellError, UsageError
+from kernel_core.kernel.connection import kernels_dir, read_connection_file
+from kernel_core.kernel.registry import known_kernels, remove_stale, resolve_kernel
+from llmspell_tui.commands.common import config_from_args
+
+EPILOG = """\
+examples:
+  llmspell kernel start                      start a kernel in the background (ipc transport)
+  llmspell kernel start --transport tcp --name work
+  llmspell kernel start --foreground         keep it attached, log to the terminal
+  llmspell kernel list                       every live kernel, its clients and state
+  llmspell kernel stop work                  stop by name, id (or prefix) or connection file
+  llmspell kernel stop --all
+  llmspell kernel install --user             make it a Jupyter kernel (jupyter console --kernel llmspell)
+"""
+
+
+def add_parser(command: object) -> None:
+    """Register ``kernel`` with the CLI."""
+    p = command("kernel", "manage kernels", EPILOG, "kernel")  # type: ignore[operator]
+    p.add_argument("action", choices=["start", "list", "stop", "install", "status"])
+    p.add_argument("target", nargs="?", help="kernel id, name or connection file (stop/status)")
+    p.add_argument("--transport", choices=["ipc", "tcp"], help="socket transport (start)")
+    p.add_argument("--ip", help="address to bind with tcp (start)")
+    p.add_argument("--port", type=int, help="accepted for LLMSpell compatibility: implies tcp")
+    p.add_argument("--name", help="a name to find the kernel by (start)")
+    p.add_argument("--foreground", action="store_true", help="stay attached (start)")
+    p.add_argument("--daemon", action="store_true", help="run in the background (the default)")
+    p.add_argument("-f", "--connection-file", dest="connection_file",
+                   help="serve on this connection file (what Jupyter passes)")
+    p.add_argument("--all", action="store_true", help="stop every kernel (stop)")
+    p.add_argument("--user", action="store_true", help="install for this user (install)")
+    p.add_argument("--prefix", help="install under this prefix, e.g. a venv (install)")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Dispatch the kernel action."""
+    action = {"start": _start, "list": _list, "status": _list, "stop": _stop,
+              "install": _install}[args.action]
+    return action(args)
+
+
+def _start(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    transport = args.transport or ("tcp" if args.port else None)
+    if args.foreground or args.connection_file:
+        from kernel_core.kernel.main import run_kernel
+
+        return run_kernel(
+            config, connection_file=Path(args.connection_file) if args.connection_file else None,
+            name=args.name, transport=transport, ip=args.ip, foreground=args.foreground,
+        )
+    before = {k.connection_file for k in known_kernels()}
+    command = [sys.executable, "-m", "llmspell_tui", "kernel", "start", "--foreground"]
+    for flag, value in (("--transport", transport), ("--ip", args.ip), ("--name", args.name),
+                        ("--config", getattr(args, "config", None)),
+                        ("--profile", getattr(args, "profile", None))):
+        if value:
+            command += [flag, value]
+    log_path = kernels_dir() / f"kernel-start-{os.getpid()}.out"
+    with open(log_path, "wb") as out:
+        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                start_new_session=True)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            text = log_path.read_text(errors="replace").strip()
+            log_path.unlink(missing_ok=True)
+            raise LlmspellError(f"the kernel exited at start (status {proc.returncode}): {text}")
+        new = [k for k in known_kernels() if k.connection_file not in before
+               and k.info is not None and k.info.pid == proc.pid]
+        if new and _answers(new[0].connection_file):
+            kernel = new[0]
+            log_path.unlink(missing_ok=True)
+            print(f"kernel {kernel.kernel_id} ({kernel.name}) started, pid {proc.pid}")
+            print(f"connection file: {kernel.connection_file}")
+            return 0
+        time.sleep(0.05)
+    proc.terminate()
+    raise LlmspellError("the kernel did not become ready within 15 s; see " + str(log_path))
+
+
+def _answers(connection_file: Path, timeout: float = 2.0) -> bool:
+    from kernel_core.client import KernelClient
+
+    async def probe() -> bool:
+        async with KernelClient.from_file(connection_file) as client:
+            return await client.heartbeat(timeout)
+
+    try:
+        return asyncio.run(probe())
+    except Exception:
+        return False
+
+
+async def _describe(path: Path) -> dict[str, object] | None:
+    from kernel_core.client import KernelClient
+
+    try:
+        client = KernelClient.from_file(path)
+    except LlmspellError:
+        return None
+    try:
+        info = await client.kernel_info(timeout=1.5)
+        details = info.get("llmspell")
+        return details if isinstance(details, dict) else {}
+    except Exception:
+        return None
+    finally:
+        await client.close()
+
+
+def _list(args: argparse.Namespace) -> int:
+    rows = []
+    for kernel in known_kernels():
+        details = asyncio.run(_describe(kernel.connection_file)) if kernel.pid_alive() else None
+        if details is None:
+            remove_stale(kernel)
+            print(f"removed stale connection file {kernel.connection_file} "
+                  f"({'process gone' if not kernel.pid_alive() else 'no answer'})", file=sys.stderr)
+            continue
+        if args.target and args.target not in (kernel.kernel_id, kernel.name) \
+                and not kernel.kernel_id.startswith(args.target):
+            continue
+        rows.append({
+            "id": kernel.kernel_id,
+            "name": details.get("name", kernel.name),
+            "pid": details.get("pid"),
+            "started": details.get("started"),
+            "transport": details.get("transport"),
+            "clients": details.get("clients"),
+            "state": details.get("state"),
+            "connection_file": str(kernel.connection_file),
+        })
+    if args.output in ("json", "pretty"):
+        print(json.dumps(rows, indent=2 if args.output == "pretty" else None))
+        return 0
+    if not rows:
+        print("no running kernels (start one with 'llmspell kernel start')")
+        return 0
+    print(f"{'ID':<10} {'NAME':<14} {'PID':>7} {'STARTED':<19} {'TRANSPORT':<9} {'CLIENTS':>7} STATE")
+    for row in rows:
+        started = datetime.fromtimestamp(float(row["started"] or 0)).strftime("%Y-%m-%d %H:%M:%S")  # type: ignore[arg-type]
+        print(f"{str(row['id'])[:8]:<10} {str(row['name'])[:14]:<14} {row['pid']!s:>7} "
+              f"{started:<19} {row['transport']!s:<9} {row['clients']!s:>7} {row['state']}")
+    return 0
+
+
+def _stop(args: argparse.Namespace) -> int:
+    from kernel_core.client import KernelClient
+
+    if args.all:
+        targets = [k.connection_file for k in known_kernels() if k.pid_alive()]
+    elif args.target:
+        targets = [resolve_kernel(args.target)]
+    else:
+        raise UsageError("name the kernel to stop (id, name or connection file), or pass --all")
+
+    async def stop(path: Path) -> None:
+        async with KernelClient.from_file(path) as client:
+            await client.shutdown()
+
+    for path in targets:
+        info_pid = None
+        for kernel in known_kernels():
+            if kernel.connection_file == path and kernel.info:
+                info_pid = kernel.info.pid
+        try:
+            asyncio.run(stop(path))
+        except Exception as exc:
+            if info_pid is None:
+                raise LlmspellError(f"could not stop the kernel of {path}: {exc}") from exc
+            os.kill(info_pid, 15)
+        deadline = time.monotonic() + 5
+        while path.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        print(f"stopped {path.stem.removeprefix('kernel-')}")
+    return 0
+
+
+def _install(args: argparse.Namespace) -> int:
+    spec = {
+        "argv": [sys.executable, "-m", "llmspell_tui", "kernel", "start", "--foreground",
+                 "-f", "{connection_file}"],
+        "display_name": "LLMSpell (Lua 5.4)",
+        "language": "lua",
+        "interrupt_mode": "message",
+        "metadata": {"debugger": True},
+    }
+    if args.prefix:
+        base = Path(args.prefix) / "share" / "jupyter"
+    else:
+        env = os.environ.get("JUPYTER_DATA_DIR")
+        if env:
+            base = Path(env)
+        else:
+            try:
+                from jupyter_core.paths import jupyter_data_dir
+
+                base = Path(jupyter_data_dir())
+            except ImportError:
+                base = Path.home() / ".local" / "share" / "jupyter"
+    target = base / "kernels" / "llmspell"
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "kernel.json").write_text(json.dumps(spec, indent=1))
+    print(f"installed kernelspec llmspell in {target}")
+    return 0
+
+
+def connection_for(spec: str | None) -> Path:
+    """Resolve ``--attach``/``--connect`` arguments (also used by other commands)."""
+    return resolve_kernel(spec)
+
+
+__all__ = ["add_parser", "connection_for", "main", "read_connection_file"]

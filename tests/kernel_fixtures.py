@@ -1,0 +1,87 @@
+"""Starting real kernel processes for tests, through jupyter_client as any Jupyter client does."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jupyter_client.blocking.client import BlockingKernelClient
+from jupyter_client.manager import KernelManager
+
+
+def install_kernelspec() -> None:
+    """Install our kernelspec into the (temp) JUPYTER_DATA_DIR with the real CLI."""
+    subprocess.run(
+        [sys.executable, "-m", "llmspell_tui", "kernel", "install", "--user"],
+        check=True, capture_output=True,
+    )
+
+
+def start_kernel(extra_env: dict[str, str] | None = None) -> tuple[KernelManager, BlockingKernelClient]:
+    """A kernel started by jupyter_client's KernelManager from our kernelspec."""
+    install_kernelspec()
+    km = KernelManager(kernel_name="llmspell")
+    env = dict(os.environ)
+    env.update(extra_env or {})
+    km.start_kernel(env=env)
+    client = km.blocking_client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=30)
+    except RuntimeError:
+        client.stop_channels()
+        km.shutdown_kernel(now=True)
+        raise
+    return km, client
+
+
+@pytest.fixture
+def kernel(tmp_path: Path) -> Iterator[tuple[KernelManager, BlockingKernelClient]]:
+    """One kernel and one client; shut down afterwards."""
+    km, client = start_kernel({"LLMSPELL_STATE__PATH": str(tmp_path / "state.sqlite3")})
+    yield km, client
+    client.stop_channels()
+    km.shutdown_kernel(now=False)
+    km.cleanup_resources()
+
+
+def collect(client: BlockingKernelClient, msg_id: str, timeout: float = 20) -> list[dict[str, Any]]:
+    """Every iopub message with parent ``msg_id`` up to and including its idle status."""
+    messages = []
+    while True:
+        msg = client.get_iopub_msg(timeout=timeout)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        messages.append(msg)
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            return messages
+
+
+def run_cell(
+    client: BlockingKernelClient, code: str, timeout: float = 20, **kwargs: Any
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Execute and return (reply, iopub messages of this request)."""
+    msg_id = client.execute(code, **kwargs)
+    reply = client.get_shell_msg(timeout=timeout)
+    while reply["parent_header"].get("msg_id") != msg_id:
+        reply = client.get_shell_msg(timeout=timeout)
+    return reply, collect(client, msg_id, timeout)
+
+
+def outputs(messages: list[dict[str, Any]]) -> list[tuple[str, Any]]:
+    """The messages that carry output, as (type, interesting content)."""
+    out: list[tuple[str, Any]] = []
+    for m in messages:
+        kind = m["msg_type"]
+        if kind == "stream":
+            out.append((kind, (m["content"]["name"], m["content"]["text"])))
+        elif kind in ("execute_result", "display_data"):
+            out.append((kind, m["content"]["data"]))
+        elif kind == "error":
+            out.append((kind, m["content"]["evalue"]))
+    return out

@@ -1,0 +1,128 @@
+"""`llmspell kernel start/list/stop/install`, `llmspell run --connect`, nbclient and
+`jupyter console --existing`, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CliResult
+
+Cli = Callable[..., CliResult]
+
+
+@pytest.fixture
+def started_kernel(cli: Cli) -> Iterator[tuple[str, Path]]:
+    """A kernel started with `llmspell kernel start --name ...`, stopped afterwards."""
+    result = cli("kernel", "start", "--name", "work")
+    assert result.returncode == 0, result.stderr
+    kernel_id = re.search(r"kernel (\S+) \(work\)", result.stdout)
+    path = re.search(r"connection file: (\S+)", result.stdout)
+    assert kernel_id and path
+    yield kernel_id.group(1), Path(path.group(1))
+    cli("kernel", "stop", "--all")
+
+
+def test_kernel_start_writes_a_private_connection_file(started_kernel: tuple[str, Path]) -> None:
+    _, path = started_kernel
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+    info = json.loads(path.read_text())
+    assert info["transport"] == "ipc"
+    assert info["signature_scheme"] == "hmac-sha256"
+    assert len(info["key"]) >= 32
+
+
+def test_kernel_list_shows_live_kernels_and_stop_removes_them(
+    cli: Cli, started_kernel: tuple[str, Path]
+) -> None:
+    kernel_id, path = started_kernel
+    listing = cli("kernel", "list", "--output", "json")
+    rows = json.loads(listing.stdout)
+    assert [(r["id"], r["name"], r["state"], r["transport"]) for r in rows] == [
+        (kernel_id, "work", "idle", "ipc")
+    ]
+    text = cli("kernel", "list").stdout
+    assert "work" in text and "idle" in text
+    stopped = cli("kernel", "stop", "work")
+    assert stopped.returncode == 0, stopped.stderr
+    assert not path.exists()
+    assert "no running kernels" in cli("kernel", "list").stdout
+
+
+def test_kernel_list_removes_stale_connection_files(cli: Cli) -> None:
+    runtime = Path(os.environ["LLMSPELL_RUNTIME_DIR"])
+    stale = runtime / "kernel-dead.json"
+    stale.write_text(json.dumps({"transport": "ipc", "ip": str(runtime / "k-dead"),
+                                 "shell_port": 1, "iopub_port": 2, "stdin_port": 3,
+                                 "control_port": 4, "hb_port": 5, "key": "x"}))
+    (runtime / "kernel-dead.info.json").write_text(json.dumps({
+        "kernel_id": "dead", "name": "gone", "pid": 2**22 + 12345, "started": 0,
+        "transport": "ipc", "connection_file": str(stale)}))
+    result = cli("kernel", "list")
+    assert "removed stale connection file" in result.stderr
+    assert not stale.exists()
+
+
+def test_run_connect_runs_a_script_on_the_kernel(
+    cli: Cli, started_kernel: tuple[str, Path], tmp_path: Path
+) -> None:
+    script = tmp_path / "remote.lua"
+    script.write_text("print('on the kernel', ARGS.who)\nshared_value = 7\n")
+    result = cli("run", str(script), "--connect", "work", "--", "--who", "me")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "on the kernel\tme\n"
+    again = cli("exec", "print(shared_value)", "--connect", "work")
+    assert again.stdout == "7\n"
+
+
+def test_stop_unknown_kernel_is_a_clear_error(cli: Cli) -> None:
+    result = cli("kernel", "stop", "nope")
+    assert result.returncode == 2
+    assert "no running kernel" in result.stderr
+
+
+def test_notebook_runs_through_nbclient(cli: Cli, tmp_path: Path) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    assert cli("kernel", "install", "--user").returncode == 0
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("local items = {'a', 'b'}"),
+        nbformat.v4.new_code_cell("print(#items)\nreturn items[2]"),
+    ]
+    NotebookClient(nb, kernel_name="llmspell", timeout=60).execute()
+    outputs = nb.cells[1].outputs
+    assert outputs[0]["output_type"] == "stream" and outputs[0]["text"] == "2\n"
+    assert outputs[1]["output_type"] == "execute_result"
+    assert outputs[1]["data"]["text/plain"] == '"b"'
+
+
+def test_jupyter_console_existing_talks_to_the_kernel(
+    started_kernel: tuple[str, Path],
+) -> None:
+    import pexpect  # type: ignore[import-untyped]
+
+    _, path = started_kernel
+    child = pexpect.spawn(
+        sys.executable, ["-m", "jupyter_console", "--existing", str(path), "--simple-prompt"],
+        env=dict(os.environ), encoding="utf-8", timeout=30,
+    )
+    try:
+        child.expect(r"In \[\d+\]: ")
+        child.sendline("return 6 * 7")
+        child.expect("42")
+        child.expect(r"In \[\d+\]: ")
+        child.sendeof()
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert subprocess.run([sys.executable, "-c", "pass"], check=False).returncode == 0

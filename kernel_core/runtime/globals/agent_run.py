@@ -212,7 +212,6 @@ class AgentCall:
                 if options.temperature is not None
                 else cfg.temperature,
                 max_tokens=options.max_tokens if options.max_tokens is not None else cfg.max_tokens,
-                timeout=cfg.max_execution_time,
             )
             response = yield from self._await(
                 agent.route.provider.start(request, stream=self.state.stream), started

@@ -59,7 +59,7 @@ class ChatRequest:
     tools: tuple[ToolSpec, ...] = ()
     temperature: float | None = None
     max_tokens: int | None = None
-    timeout: float = 60.0
+    timeout: float | None = None  # None: the provider's configured timeout
 
 
 @dataclass(frozen=True)

@@ -176,9 +176,11 @@ local function define(spec, label)
     for i, b in ipairs(def.branches) do b.name = b.name or format("branch_%d", i) end
   elseif kind == "conditional" then
     def.branches = {}
+    -- add_step and add_then_step both fill the then branch, in the order they were called
     local then_steps = {}
     for _, s in ipairs(spec.then_steps) do then_steps[#then_steps + 1] = s end
     for _, s in ipairs(spec.steps) do then_steps[#then_steps + 1] = s end
+    table.sort(then_steps, function(x, y) return (x.order or 0) < (y.order or 0) end)
     if #then_steps > 0 or spec.condition then
       def.branches[1] = { name = "then_branch", condition = spec.condition,
         steps = then_steps }
@@ -243,6 +245,7 @@ local function add_to(list, b, raw, fname)
   b.count = b.count + 1
   local step, err = steps.parse(raw, fname, b.count)
   if not step then raise(err) end
+  step.order = b.count
   list[#list + 1] = step
   return b
 end

@@ -335,13 +335,16 @@ local merges = {}
 function merges.combine(results, branches)
   local out = {}
   for i, r in pairs(results) do
-    if r.output ~= nil then out[branches[i].name] = r.output end
+    if r.failures == 0 then out[branches[i].name] = r.output end
   end
   return out
 end
 function merges.list(results, branches)
   local out = api.array({})
-  for i = 1, #branches do out[i] = results[i] and results[i].output end
+  for i = 1, #branches do
+    local r = results[i]
+    if r and r.failures == 0 then out[i] = r.output end
+  end
   return out
 end
 function merges.first(results, _, order)

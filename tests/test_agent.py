@@ -196,7 +196,7 @@ def test_init_hooks_fire_when_an_agent_is_built(lua: LuaWorld) -> None:
 def test_local_model_calls_a_registered_tool_it_is_allowed_to_use(lua: LuaWorld) -> None:
     value = lua.ok(
         'Tool.register("shout", {description = "upper-cases input",\n'
-        "  execute = function(p) return {success = true, result = string.upper(p.input)} end})\n"
+        "  execute = function(p) return {success = true, result = string.upper(p.text)} end})\n"
         'local a = Agent.builder():name("t"):tool("shout"):build()\n'
         'local r = a:execute("please shout text=hello")\n'
         "return {r.text, r.metadata.tool_calls, a:get_metrics().tool_invocations}"

@@ -62,16 +62,23 @@ def _add_global_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> Non
         "-c", "--config", metavar="FILE", default=default, help="configuration file (TOML)"
     )
     parser.add_argument(
-        "-p", "--profile", metavar="NAME", default=default,
+        "-p",
+        "--profile",
+        metavar="NAME",
+        default=default,
         help="built-in configuration profile (see 'llmspell config list-profiles')",
     )
     parser.add_argument(
-        "--trace", choices=["off", "error", "warn", "info", "debug", "trace"],
-        default=default if suppress else "warn", help="log level for llmspell itself",
+        "--trace",
+        choices=["off", "error", "warn", "info", "debug", "trace"],
+        default=default if suppress else "warn",
+        help="log level for llmspell itself",
     )
     parser.add_argument(
-        "--output", choices=["text", "json", "pretty"],
-        default=default if suppress else "text", help="output format",
+        "--output",
+        choices=["text", "json", "pretty"],
+        default=default if suppress else "text",
+        help="output format",
     )
 
 
@@ -89,7 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(name: str, help_text: str, epilog: str, module: str) -> argparse.ArgumentParser:
         p = sub.add_parser(
-            name, help=help_text, description=help_text, epilog=epilog,
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=epilog,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         _add_global_flags(p, suppress=True)
@@ -114,7 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     config = command("config", "show the configuration", CONFIG_EPILOG, "config")
     config.add_argument(
-        "action", nargs="?", default="show", choices=["show", "list-profiles", "path"],
+        "action",
+        nargs="?",
+        default="show",
+        choices=["show", "list-profiles", "path"],
         help="what to show (default: show)",
     )
 
@@ -128,26 +141,28 @@ def _add_limit_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--sandbox", choices=["trusted", "restricted"], help="sandbox level ([runtime] sandbox)"
     )
-    p.add_argument(
-        "--memory-limit", metavar="SIZE", help="Lua heap cap, e.g. 64MiB; 0 = none"
-    )
+    p.add_argument("--memory-limit", metavar="SIZE", help="Lua heap cap, e.g. 64MiB; 0 = none")
     p.add_argument("--time-limit", metavar="SECONDS", help="wall-clock budget; 0 = none")
-    p.add_argument(
-        "--instruction-limit", metavar="N", help="Lua instruction budget; 0 = none"
-    )
+    p.add_argument("--instruction-limit", metavar="N", help="Lua instruction budget; 0 = none")
 
 
 def _split_script_args(argv: list[str]) -> tuple[list[str], list[str]]:
     """Arguments after the first standalone ``--`` belong to the script."""
     if "--" in argv:
         i = argv.index("--")
-        return argv[:i], argv[i + 1:]
+        return argv[:i], argv[i + 1 :]
     return argv, []
 
 
 def _configure_logging(level: str) -> None:
-    mapping = {"off": logging.CRITICAL + 10, "error": logging.ERROR, "warn": logging.WARNING,
-               "info": logging.INFO, "debug": logging.DEBUG, "trace": logging.DEBUG}
+    mapping = {
+        "off": logging.CRITICAL + 10,
+        "error": logging.ERROR,
+        "warn": logging.WARNING,
+        "info": logging.INFO,
+        "debug": logging.DEBUG,
+        "trace": logging.DEBUG,
+    }
     logging.basicConfig(
         level=mapping.get(level, logging.WARNING),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

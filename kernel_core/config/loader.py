@@ -24,8 +24,13 @@ log = logging.getLogger(__name__)
 ENV_PREFIX = "LLMSPELL_"
 PROJECT_FILE = "llmspell.toml"
 # Environment variables with this prefix that are not config overrides.
-_NOT_CONFIG_ENV = {"LLMSPELL_CONFIG", "LLMSPELL_CONFIG_DIR", "LLMSPELL_DATA_DIR",
-                   "LLMSPELL_RUNTIME_DIR", "LLMSPELL_TOOLS_ALLOWED_PATHS"}
+_NOT_CONFIG_ENV = {
+    "LLMSPELL_CONFIG",
+    "LLMSPELL_CONFIG_DIR",
+    "LLMSPELL_DATA_DIR",
+    "LLMSPELL_RUNTIME_DIR",
+    "LLMSPELL_TOOLS_ALLOWED_PATHS",
+}
 
 
 @dataclass
@@ -54,8 +59,10 @@ class Config:
 
     def as_dict(self) -> dict[str, Any]:
         """A deep copy as plain data."""
-        return {s: {k: (dict(v) if isinstance(v, dict) else v) for k, v in sec.items()}
-                for s, sec in self.values.items()}
+        return {
+            s: {k: (dict(v) if isinstance(v, dict) else v) for k, v in sec.items()}
+            for s, sec in self.values.items()
+        }
 
 
 def _nearest(name: str, candidates: list[str]) -> str:
@@ -64,8 +71,9 @@ def _nearest(name: str, candidates: list[str]) -> str:
 
 
 def _defaults() -> dict[str, dict[str, Any]]:
-    return {name: {k: _copy(s.default) for k, s in sec.settings.items()}
-            for name, sec in SCHEMA.items()}
+    return {
+        name: {k: _copy(s.default) for k, s in sec.settings.items()} for name, sec in SCHEMA.items()
+    }
 
 
 def _copy(value: Any) -> Any:
@@ -157,7 +165,7 @@ def _apply_env(config: Config, environ: Mapping[str, str]) -> None:
     for name, raw in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX) or name in _NOT_CONFIG_ENV:
             continue
-        parts = name[len(ENV_PREFIX):].lower().split("__")
+        parts = name[len(ENV_PREFIX) :].lower().split("__")
         where = f"env {name}"
         if len(parts) < 2:
             continue  # LLMSPELL_SOMETHING without a section: not a config override
@@ -168,7 +176,9 @@ def _apply_env(config: Config, environ: Mapping[str, str]) -> None:
         _apply_table(config, table, where)
     legacy = environ.get("LLMSPELL_TOOLS_ALLOWED_PATHS")
     if legacy:
-        _apply_table(config, {"tools": {"allowed_paths": legacy}}, "env LLMSPELL_TOOLS_ALLOWED_PATHS")
+        _apply_table(
+            config, {"tools": {"allowed_paths": legacy}}, "env LLMSPELL_TOOLS_ALLOWED_PATHS"
+        )
 
 
 def discover_project_file(start: Path) -> Path | None:

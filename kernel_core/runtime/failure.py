@@ -95,7 +95,7 @@ def syntax_failure(message: str, chunkname: str, source: str) -> ScriptFailure:
         failure.line_text = _nth_line(source, failure.location[1])
     from kernel_core.devex.error_patterns import suggest
 
-    failure.suggestion = suggest(failure.bare_message, source_line=None, names=None)
+    failure.suggestion = suggest(failure.bare_message, source_line=failure.line_text, names=None)
     return failure
 
 

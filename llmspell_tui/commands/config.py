@@ -31,8 +31,10 @@ def main(args: argparse.Namespace) -> int:
         return 0
     config = config_from_args(args)
     if args.action == "path":
-        print(f"user file:    {user_config_file()}"
-              f"{'' if user_config_file().is_file() else '  (absent)'}")
+        print(
+            f"user file:    {user_config_file()}"
+            f"{'' if user_config_file().is_file() else '  (absent)'}"
+        )
         print(f"project file: nearest {PROJECT_FILE} from the current directory")
         for path in config.files:
             print(f"read:         {path}")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kernel_core.errors import ScriptNotFoundError
+from kernel_core.runtime.convert import ConversionError
 from kernel_core.runtime.failure import format_failure
 from kernel_core.runtime.script_runtime import RunOutcome, ScriptContext, ScriptRuntime
 from llmspell_tui.commands.common import config_from_args
@@ -77,7 +78,7 @@ class _Execution:
                 self.outcome = self.runtime.run_code(self.args.code, "=(exec)")
             if self.outcome.status == "ok" and self.args.output in ("json", "pretty"):
                 self._convert_result()
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the main thread by main()
             self.error = exc
         finally:
             if self.runtime is not None:
@@ -86,7 +87,8 @@ class _Execution:
             self.done.set()
 
     def _convert_result(self) -> None:
-        assert self.outcome is not None and self.runtime is not None
+        assert self.outcome is not None
+        assert self.runtime is not None
         values = self.outcome.values
         try:
             if len(values) == 0:
@@ -95,7 +97,7 @@ class _Execution:
                 self.result_data = self.runtime.from_lua(values[0], what="result")
             else:
                 self.result_data = [self.runtime.from_lua(v, what="result") for v in values]
-        except Exception as exc:
+        except ConversionError as exc:
             self.result_error = f"the script's return value cannot be converted: {exc}"
 
 
@@ -132,7 +134,8 @@ def main(args: argparse.Namespace) -> int:
     if getattr(args, "connect", None):
         from llmspell_tui.commands.remote_run import run_on_kernel
 
-        return run_on_kernel(args)
+        status: int = run_on_kernel(args)
+        return status
     json_mode = args.output in ("json", "pretty")
     sink: TerminalSink = CaptureSink() if json_mode else TerminalSink()
     execution = _Execution(args, sink)

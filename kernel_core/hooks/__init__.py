@@ -1,0 +1,1 @@
+"""The debug-hook multiplexer shared by the debugger, profiler, recorder and interrupt."""

@@ -1,0 +1,1 @@
+"""The Lua world: runtime, sandbox, conversion, failures and the LLMSpell globals."""

@@ -70,10 +70,19 @@ class ProviderRegistry:
     """The providers of one runtime, built lazily from configuration."""
 
     def __init__(self, config: Config) -> None:
-        self.default: str = config.get("providers", "default") or LOCAL
-        self._configs = config.providers()
-        self._built: dict[str, ChatProvider] = {}
+        # read live: Config.setProvider may add or change a provider during a run
+        self._config = config
+        self._built: dict[tuple[str, ...], ChatProvider] = {}
         self._fallback_noted: set[str] = set()
+
+    @property
+    def default(self) -> str:
+        """The provider of a model string without a ``provider/`` part."""
+        return str(self._config.get("providers", "default") or LOCAL)
+
+    @property
+    def _configs(self) -> dict[str, dict[str, Any]]:
+        return self._config.providers()
 
     def names(self) -> list[str]:
         """Configured provider names, the default first, and ``local``."""
@@ -150,14 +159,15 @@ class ProviderRegistry:
             )
         if api_key is not None:  # this agent's own key: a provider of its own
             return Route(self._http(name, settings, api_key), name, model)
-        if name not in self._built:
-            self._built[name] = self._http(name, settings, self._api_key(name, settings))
-        return Route(self._built[name], name, model)
+        built = (name, settings["base_url"], str(settings["timeout"]), settings["model"])
+        if built not in self._built:
+            self._built[built] = self._http(name, settings, self._api_key(name, settings))
+        return Route(self._built[built], name, model)
 
     def _local(self, name: str) -> ChatProvider:
-        if name not in self._built:
-            self._built[name] = LocalProvider(name)
-        return self._built[name]
+        if (name,) not in self._built:
+            self._built[(name,)] = LocalProvider(name)
+        return self._built[(name,)]
 
     @staticmethod
     def _http(name: str, settings: dict[str, Any], key: str) -> ChatProvider:

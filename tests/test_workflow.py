@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests.conftest import LuaWorld
 
+
 def test_issue_style_builder_pipes_each_output_into_the_next_step(lua: LuaWorld) -> None:
     result = lua.ok(
         """
@@ -22,8 +23,9 @@ def test_issue_style_builder_pipes_each_output_into_the_next_step(lua: LuaWorld)
     assert result["workflow_type"] == "sequential"
     assert result["workflow_name"] == "pipeline"
     assert result["execution_id"].startswith("exec_")
-    assert "Sequential workflow 'pipeline' completed successfully. 2 steps executed." in (
-        result["text"]
+    assert (
+        "Sequential workflow 'pipeline' completed successfully. 2 steps executed."
+        in (result["text"])
     )
 
 
@@ -353,7 +355,8 @@ def test_instance_records_outputs_and_metrics(lua: LuaWorld) -> None:
         local before = {pcall(wf.get_execution_id, wf)}
         local r = wf:execute()
         return {
-          before = before[2], exec = wf:get_execution_id(), same = wf:get_execution_id() == r.execution_id,
+          before = before[2], exec = wf:get_execution_id(),
+          same = wf:get_execution_id() == r.execution_id,
           out = wf:get_output("a"), missing = wf:get_output("zzz"), names = wf:list_outputs(),
           all = wf:get_all_outputs(), metrics = wf:get_metrics(), valid = wf:validate(),
           cleared = wf:clear_outputs(), after = wf:list_outputs(),
@@ -362,13 +365,18 @@ def test_instance_records_outputs_and_metrics(lua: LuaWorld) -> None:
     ).value
     assert "No workflow execution found. Run execute() first." in run["before"]
     assert run["same"] is True
-    assert run["out"]["step_name"] == "a" and run["out"]["output"] == "A"
+    assert run["out"]["step_name"] == "a"
+    assert run["out"]["output"] == "A"
     assert "missing" not in run
     assert run["names"] == ["a"]
     assert run["all"]["a"]["output"] == "A"
-    assert run["metrics"]["executions"] == 1 and run["metrics"]["successes"] == 1
+    assert run["metrics"]["executions"] == 1
+    assert run["metrics"]["successes"] == 1
     assert run["valid"] == {
-        "valid": True, "workflow_id": run["metrics"]["workflow_id"], "errors": [], "warnings": []
+        "valid": True,
+        "workflow_id": run["metrics"]["workflow_id"],
+        "errors": [],
+        "warnings": [],
     }
     assert run["cleared"] == {"deleted": 1}
     assert run["after"] == []
@@ -419,10 +427,12 @@ def test_registry_lists_gets_and_removes_instances(lua: LuaWorld) -> None:
         """
     ).value
     assert [(w["name"], w["type"]) for w in run["listed"]] == [
-        ("alpha", "sequential"), ("beta", "parallel")
+        ("alpha", "sequential"),
+        ("beta", "parallel"),
     ]
     assert run["got"] is True
-    assert run["kind"]["type"] == "loop" and "features" in run["kind"]
+    assert run["kind"]["type"] == "loop"
+    assert "features" in run["kind"]
     assert "Workflow not found: 'nope'" in run["err"]
     assert (run["removed"], run["again"], run["left"], run["cleared"]) == (True, False, 1, 1)
     assert run["types"] == ["sequential", "conditional", "loop", "parallel"]
@@ -445,7 +455,8 @@ def test_debug_mode_traces_steps_to_stderr(lua: LuaWorld) -> None:
 def test_result_converts_to_json(lua: LuaWorld) -> None:
     run = lua.ok(
         """
-        local r = Workflow.sequential():name("j"):step{name = "a", fn = function() return {1, 2} end}
+        local r = Workflow.sequential():name("j")
+          :step{name = "a", fn = function() return {1, 2} end}
           :build():execute()
         return JSON.parse(JSON.stringify(r)).outputs.a
         """

@@ -29,10 +29,14 @@ def test_parallel_branches_interleave_step_by_step(lua: LuaWorld) -> None:
     assert result["output"] == {"a": "a2", "b": "b2"}
     extra = result["metadata"]["extra"]
     assert (extra["total_branches"], extra["successful_branches"], extra["failed_branches"]) == (
-        2, 2, 0
+        2,
+        2,
+        0,
     )
-    assert "Parallel workflow 'fan' completed successfully. 2 branches executed, 2 succeeded, " \
+    assert (
+        "Parallel workflow 'fan' completed successfully. 2 branches executed, 2 succeeded, "
         "0 failed." in result["text"]
+    )
     assert [s["branch"] for s in result["steps"]] == ["a", "b", "a", "b"]
 
 
@@ -181,14 +185,16 @@ def test_conditional_with_a_lua_function_condition(lua: LuaWorld) -> None:
           :build()
         local a = wf:execute({input_type = "code"})
         local b = wf:execute({input_type = "prose"})
-        return {a = a.output, b = b.output, branch = b.metadata.extra.executed_branch, text = a.text}
+        return {a = a.output, b = b.output, branch = b.metadata.extra.executed_branch,
+                text = a.text}
         """
     ).value
     assert run["a"] == "code path"
     assert run["b"] == "general path"
     assert run["branch"] == "else_branch"
-    assert "Conditional workflow 'router' completed successfully. Branch 'then_branch'" in (
-        run["text"]
+    assert (
+        "Conditional workflow 'router' completed successfully. Branch 'then_branch'"
+        in (run["text"])
     )
 
 
@@ -226,12 +232,15 @@ def test_conditional_branches_pick_the_first_match(lua: LuaWorld) -> None:
     run = lua.ok(
         """
         local wf = Workflow.conditional{name = "multi", branches = {
-          {name = "big", condition = "n > 100", steps = {{name = "b", fn = function() return "big" end}}},
+          {name = "big", condition = "n > 100",
+           steps = {{name = "b", fn = function() return "big" end}}},
           {name = "mid", condition = {type = "and", conditions = {
-              {type = "input_exists", key = "n"}, {type = "not", condition = {type = "input_equals", key = "n", value = 0}}}},
+              {type = "input_exists", key = "n"},
+              {type = "not", condition = {type = "input_equals", key = "n", value = 0}}}},
             steps = {{name = "m", fn = function() return "mid" end}}},
         }, default_branch = {steps = {{name = "z", fn = function() return "zero" end}}}}
-        return {wf:execute({n = 500}).output, wf:execute({n = 5}).output, wf:execute({n = 0}).output}
+        return {wf:execute({n = 500}).output, wf:execute({n = 5}).output,
+                wf:execute({n = 0}).output}
         """
     ).value
     assert run == ["big", "mid", "zero"]
@@ -356,7 +365,8 @@ def test_while_expression_and_break_loop(lua: LuaWorld) -> None:
             if ctx.iteration == 2 then ctx:break_loop() end
             return ctx.iteration
           end}):build()
-        local forever = Workflow.builder():name("f"):loop():loop_condition(function() return true end)
+        local forever = Workflow.builder():name("f"):loop()
+          :loop_condition(function() return true end)
           :add_step({name = "x", fn = function() return 0 end}):build()
         return {w = w:execute().output, b = b:execute().output, n = #forever:execute().output}
         """
@@ -367,7 +377,8 @@ def test_while_expression_and_break_loop(lua: LuaWorld) -> None:
 def test_loop_constructor_honours_its_iterator(lua: LuaWorld) -> None:
     result = lua.ok(
         """
-        return Workflow.loop{name = "honest", iterator = {range = {start = 0, ["end"] = 3, step = 1}},
+        return Workflow.loop{name = "honest",
+          iterator = {range = {start = 0, ["end"] = 3, step = 1}},
           body = {{name = "v", fn = function(v) return v end}}}:execute()
         """
     ).value

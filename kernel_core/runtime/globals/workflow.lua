@@ -6,7 +6,7 @@ local api, host, steps, engine = ...
 
 local type, tostring, pairs, ipairs, error, format = type, tostring, pairs, ipairs, error,
   string.format
-local setmetatable, getmetatable, select = setmetatable, getmetatable, select
+local setmetatable, rawget = setmetatable, rawget
 local check, check_self = api.check, api.check_self
 local getinfo = debug.getinfo
 
@@ -230,7 +230,7 @@ local function new_spec(kind)
   return { type = kind, steps = {}, then_steps = {}, else_steps = {}, branches = {} }
 end
 
-local function new_builder(kind, name)
+local function new_builder(kind)
   return setmetatable({ spec = new_spec(kind), count = 0 }, builder_mt)
 end
 
@@ -749,6 +749,4 @@ end
 --- Let other parallel branches run (a no-op outside a parallel branch).
 Workflow.yield = engine.yield_point
 
-api.class("WorkflowBuilder", Builder)
-api.class("Workflow", Instance)
 return setmetatable(Workflow, { __name = "llmspell.Workflow.global" })

@@ -5,7 +5,7 @@ local api, mux, host, template, steps = ...
 
 local type, tostring, pairs, ipairs, pcall, error, format = type, tostring, pairs, ipairs,
   pcall, error, string.format
-local setmetatable, getmetatable, math_type = setmetatable, getmetatable, math.type
+local setmetatable, getmetatable = setmetatable, getmetatable
 local co_running, co_yield, co_resume, co_status = coroutine.running, coroutine.yield,
   coroutine.resume, coroutine.status
 local G = _G
@@ -679,5 +679,4 @@ function E.execute_nested(wf, input, depth)
   return result
 end
 
-E.MATH_TYPE = math_type
 return E

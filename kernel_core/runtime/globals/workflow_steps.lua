@@ -5,7 +5,7 @@ local template = ...
 
 local type, tostring, pairs, ipairs, format, concat = type, tostring, pairs, ipairs,
   string.format, table.concat
-local load, setmetatable, rawget, tointeger = load, setmetatable, rawget, math.tointeger
+local load, setmetatable, rawget, next = load, setmetatable, rawget, next
 local G = _G
 
 local S = {}
@@ -385,5 +385,4 @@ function S.default_input(step, previous)
   return previous
 end
 
-S.to_integer = tointeger
 return S

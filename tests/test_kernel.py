@@ -93,16 +93,19 @@ def test_completion_covers_globals_fields_and_methods(kernel: Kernel) -> None:
     assert keywords == ["return"]
 
 
+def _is_complete(client: BlockingKernelClient, code: str) -> str:
+    msg_id = client.is_complete(code)
+    reply = client.get_shell_msg(timeout=10)
+    assert reply["parent_header"]["msg_id"] == msg_id
+    return str(reply["content"]["status"])
+
+
 def test_is_complete_drives_multiline_input(kernel: Kernel) -> None:
     _, client = kernel
-    assert client.is_complete("for i = 1, 3 do", reply=True, timeout=10)["content"]["status"] == (
-        "incomplete"
-    )
-    assert client.is_complete("x = 1", reply=True, timeout=10)["content"]["status"] == "complete"
-    assert client.is_complete("x = = 1", reply=True, timeout=10)["content"]["status"] == "invalid"
-    assert client.is_complete("s = [[open", reply=True, timeout=10)["content"]["status"] == (
-        "incomplete"
-    )
+    assert _is_complete(client, "for i = 1, 3 do") == "incomplete"
+    assert _is_complete(client, "x = 1") == "complete"
+    assert _is_complete(client, "x = = 1") == "invalid"
+    assert _is_complete(client, "s = [[open") == "incomplete"
 
 
 def test_inspect_shows_type_and_value(kernel: Kernel) -> None:
@@ -172,7 +175,7 @@ def test_io_read_without_stdin_is_a_clear_error_not_a_hang(kernel: Kernel) -> No
 def _raw_socket(km: KernelManager) -> zmq.Socket[bytes]:
     ctx = zmq.Context.instance()
     sock = ctx.socket(zmq.DEALER)
-    sock.linger = 0
+    sock.linger = 2000  # deliver what we queued before close
     info = km.get_connection_info()
     transport, ip = info["transport"], info["ip"]
     endpoint = f"ipc://{ip}-{info['shell_port']}" if transport == "ipc" else (
@@ -192,7 +195,14 @@ def test_bad_signatures_and_malformed_frames_are_dropped_and_counted(kernel: Ker
         sock.send_multipart([b"<IDS|MSG>", b"sig"])
     finally:
         sock.close()
-    details = client.kernel_info(reply=True, timeout=10)["content"]["llmspell"]
+    deadline = time.monotonic() + 10
+    while True:  # the raw socket is another connection: its frames may arrive later
+        details = client.kernel_info(reply=True, timeout=10)["content"]["llmspell"]
+        if details["malformed_messages"] + details["bad_signatures"] >= 3 or (
+            time.monotonic() > deadline
+        ):
+            break
+        time.sleep(0.05)
     assert details["bad_signatures"] == 1
     assert details["malformed_messages"] == 2
     assert outputs(run_cell(client, "'alive'")[1]) == [("execute_result", {"text/plain": '"alive"'})]

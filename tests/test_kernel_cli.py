@@ -122,6 +122,8 @@ def test_jupyter_console_existing_talks_to_the_kernel(
         child.expect("42")
         child.expect(r"In \[\d+\]: ")
         child.sendeof()
+        child.expect(r"exit \(\[y\]/n\)\?")
+        child.sendline("y")
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)

@@ -65,6 +65,25 @@ class KernelClient:
         self._tasks.append(asyncio.create_task(self._read_iopub()))
         self._tasks.append(asyncio.create_task(self._read_stdin()))
         self._started = True
+        await self._wait_iopub_live()
+
+    async def _wait_iopub_live(self, timeout: float = 2.0) -> None:
+        """Wait for the kernel's iopub_welcome, so no output of our first request is lost to
+        ZeroMQ's slow-joiner window. Kernels without welcome messages just take the timeout
+        into account once (we then go on)."""
+        live = asyncio.get_running_loop().create_future()
+
+        def listener(msg: Message) -> None:
+            if not live.done():
+                live.set_result(None)
+
+        remove = self.add_listener(listener)
+        try:
+            await asyncio.wait_for(live, timeout)
+        except TimeoutError:
+            log.debug("no iopub message within %ss; going on", timeout)
+        finally:
+            remove()
 
     def _connect(self, kind: int, channel: str, identity: bytes | None) -> zmq.asyncio.Socket:
         sock = self._ctx.socket(kind)

@@ -176,6 +176,14 @@ class CellExecutor:
     def _relabel_cells(self, failure: ScriptFailure) -> None:
         if failure.location and failure.location[0] in self.cell_numbers and not failure.line_text:
             failure.line_text = _line_of_file(failure.location[0], failure.location[1])
+        # REPL locals live in the REPL scope, so Lua calls them globals: say what the user wrote
+        m = re.search(r"\(global '([A-Za-z_]\w*)'\)", failure.message)
+        if m and self.repl.names[m.group(1)]:
+            failure.message = failure.message.replace(m.group(0), f"(local '{m.group(1)}')")
+            from kernel_core.devex.error_patterns import suggest
+
+            failure.suggestion = suggest(failure.bare_message, source_line=failure.line_text,
+                                         names=None)
 
     # ------------------------------------------------------------------ introspection
 

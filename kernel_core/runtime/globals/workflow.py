@@ -48,6 +48,9 @@ def install(runtime: ScriptRuntime) -> None:
     engine = runtime.load_lua(
         _PACKAGE, "workflow_engine.lua", runtime.api, runtime.mux, host, template, steps
     )
-    workflow = runtime.load_lua(_PACKAGE, "workflow.lua", runtime.api, host, steps, engine)
+    workflow, internals = runtime.load_lua(
+        _PACKAGE, "workflow.lua", runtime.api, host, steps, engine
+    )
+    runtime.load_lua(_PACKAGE, "workflow_instance.lua", runtime.api, engine, internals)
     runtime.set_global("Workflow", workflow)
     log.debug("Workflow global installed")

@@ -153,7 +153,8 @@ def test_api_key_comes_from_the_named_environment_variable(
         assert (
             make_lua(providers={"keyed": settings})
             .ok(
-                'return Agent.builder():name("k"):model("keyed/fake-model"):build():execute("x").text'
+                'local a = Agent.builder():name("k"):model("keyed/fake-model"):build()\n'
+                'return a:execute("x").text'
             )
             .value
             == "echo: x"

@@ -1,26 +1,21 @@
 """The ``Agent`` global: agents answered by LLM providers, with history, tools and hooks.
 
 The Lua side (agent.lua) holds the builder, the instance methods and the driver loop that
-services an :class:`~kernel_core.runtime.globals.agent_run.AgentCall`; this module keeps the
-agents of one runtime and gives agent.lua its host functions.
+services an :class:`~kernel_core.runtime.globals.agent_run.AgentCall`; agent_instances.py
+keeps the agents of one runtime; this module gives agent.lua its host functions.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 import time
-import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kernel_core.runtime.errors import ScriptError
-from kernel_core.runtime.globals.agent_model import AGENT_TYPES, Agent, AgentConfig
-from kernel_core.runtime.globals.agent_run import AgentCall, CallGen, CallOptions, CallState
-from kernel_core.runtime.providers.base import ProviderError
-from kernel_core.runtime.providers.registry import ProviderRegistry
 
 if TYPE_CHECKING:
+    from kernel_core.runtime.globals.agent_instances import Agents
     from kernel_core.runtime.script_runtime import ScriptRuntime
 
 log = logging.getLogger(__name__)
@@ -44,226 +39,25 @@ TEMPLATES: dict[str, dict[str, Any]] = {
 }
 
 
-class Agents:
-    """The agents of one runtime, their calls in flight, contexts and shared memory."""
+def _agent_types() -> dict[str, dict[str, Any]]:
+    from kernel_core.runtime.globals.agent_model import AGENT_TYPES
 
-    def __init__(self, runtime: ScriptRuntime) -> None:
-        self.runtime = runtime
-        self.providers = ProviderRegistry(runtime.config)
-        self.agents: dict[str, Agent] = {}
-        self.calls: dict[int, tuple[CallGen, CallState]] = {}
-        self._ids = itertools.count(1)
-        self.contexts: dict[str, dict[str, Any]] = {}
-        self.shared: dict[str, dict[str, Any]] = {}
-        self.created = 0
-
-    # ------------------------------------------------------------------ agents
-
-    def build(self, data: Any, where: str) -> str:
-        """Create and register an agent from a config table; returns its name."""
-        cfg = AgentConfig.from_data(self._data(data, where), where)
-        if cfg.name in self.agents:
-            raise ScriptError(f"Agent instance '{cfg.name}' already exists")
-        hooks, component = self.runtime.hooks, ("agent", cfg.name)
-        decision = hooks.fire(
-            "BeforeAgentInit", component, {"agent": cfg.name, "config": cfg.public()}
-        )
-        if decision.action == "cancel":
-            raise ScriptError(
-                f"Agent '{cfg.name}' creation cancelled by hook: "
-                f"{decision.reason or 'no reason given'}"
-            )
-        if decision.action == "modified" and isinstance(decision.data, dict):
-            changed = decision.data.get("config", decision.data)
-            if isinstance(changed, dict):
-                merged = {**cfg.public(), **changed, "api_key": cfg.api_key, "name": cfg.name}
-                cfg = AgentConfig.from_data(merged, where)
-        try:
-            route = self.providers.resolve(
-                cfg.provider, cfg.model, base_url=cfg.base_url, api_key=cfg.api_key
-            )
-        except ProviderError as exc:
-            raise ScriptError(str(exc)) from None
-        agent = Agent(cfg, route)
-        self.agents[cfg.name] = agent
-        self.created += 1
-        hooks.fire(
-            "AfterAgentInit",
-            component,
-            {
-                "agent": cfg.name,
-                "provider": route.provider_name,
-                "model": route.answering_model,
-            },
-        )
-        return cfg.name
-
-    def get(self, name: Any, where: str = "agent") -> Agent:
-        """The live agent called ``name`` (raises if it was destroyed)."""
-        agent = self.agents.get(str(name))
-        if agent is None:
-            raise ScriptError(f"{where}: agent '{name}' does not exist (it was destroyed)")
-        return agent
-
-    def destroy(self, name: str) -> bool:
-        """Remove an agent (fires the shutdown hook points)."""
-        agent = self.agents.get(name)
-        if agent is None:
-            return False
-        component = ("agent", name)
-        self.runtime.hooks.fire("BeforeAgentShutdown", component, {"agent": name})
-        agent.set_state("Terminated", "destroy")
-        del self.agents[name]
-        self.runtime.hooks.fire("AfterAgentShutdown", component, {"agent": name})
-        return True
-
-    # ------------------------------------------------------------------ calls
-
-    def begin(
-        self, name: Any, input_value: Any, options: Any, stream: bool, context_id: Any = None
-    ) -> int:
-        """Start a call; agent.lua then drives it with :meth:`resume`."""
-        where = "agent:execute_streaming" if stream else "agent:execute"
-        agent = self.get(name, where)
-        prompt, opts = self._prompt(input_value, options, where)
-        if context_id is not None:
-            opts.context = self.context_view(str(context_id), "agent:execute_with_context")
-        call = AgentCall(agent, self.runtime.hooks, self.agents.get, stream=stream)
-        generator = call.run(prompt, opts)
-        call_id = next(self._ids)
-        self.calls[call_id] = (generator, call.state)
-        return call_id
-
-    def resume(self, call_id: int, reply: Any) -> tuple[Any, ...]:
-        """Advance a call; returns the next request (kind, ...)."""
-        generator, state = self.calls[call_id]
-        if not state.started:
-            state.started, reply = True, None  # a generator's first send must be None
-        try:
-            request = generator.send(reply)
-        except StopIteration as done:
-            return ("done", done.value)
-        return request
-
-    def finish(self, call_id: int) -> int:
-        """Drop a call (finished, failed or interrupted); returns its streamed chunk count."""
-        entry = self.calls.pop(call_id, None)
-        if entry is None:
-            return 0
-        generator, state = entry
-        state.cancel()
-        generator.close()
-        return state.chunks
-
-    def chunks(self, call_id: int) -> int:
-        entry = self.calls.get(call_id)
-        return entry[1].chunks if entry else 0
-
-    def close(self) -> None:
-        """Cancel every call in flight (the runtime is closing)."""
-        for call_id in list(self.calls):
-            self.finish(call_id)
-
-    # ------------------------------------------------------------------ contexts
-
-    def create_context(
-        self, cfg: Any, parent: str | None = None, inheritance: str = "isolate"
-    ) -> str:
-        """A new context (optionally a child that copies or shares its parent's data)."""
-        context_id = f"ctx_{uuid.uuid4().hex[:12]}"
-        data: dict[str, Any] = {}
-        config = cfg if isinstance(cfg, dict) else {}
-        inheritance = str(config.get("inheritance") or inheritance)
-        if inheritance not in ("isolate", "copy", "share", "inherit"):
-            raise ScriptError(
-                f"Agent.create_context: inheritance must be isolate, copy or share, got "
-                f"'{inheritance}'"
-            )
-        if parent is not None:
-            parent_ctx = self._context(parent, "Agent.create_child_context")
-            if inheritance == "share":
-                data = parent_ctx["data"]
-            elif inheritance in ("copy", "inherit"):
-                data = dict(parent_ctx["data"])
-        if isinstance(config.get("data"), dict):
-            data.update(config["data"])
-        self.contexts[context_id] = {
-            "id": context_id,
-            "parent": parent,
-            "inheritance": inheritance,
-            "data": data,
-            "scope": config.get("scope", "global"),
-            "conversation_id": config.get("conversation_id"),
-            "user_id": config.get("user_id"),
-            "session_id": config.get("session_id"),
-        }
-        return context_id
-
-    def _context(self, context_id: str, where: str) -> dict[str, Any]:
-        ctx = self.contexts.get(context_id)
-        if ctx is None:
-            raise ScriptError(
-                f"{where}: no context '{context_id}' (create it with Agent.create_context)"
-            )
-        return ctx
-
-    def context_view(self, context_id: str, where: str) -> dict[str, Any]:
-        """The data a context offers to an execution."""
-        return dict(self._context(context_id, where)["data"])
-
-    # ------------------------------------------------------------------ helpers
-
-    def _data(self, value: Any, where: str) -> dict[str, Any]:
-        data = self.runtime.from_lua(value, what=where) if value is not None else None
-        if not isinstance(data, dict):
-            raise ScriptError(f"bad argument #1 to '{where}' (table expected, got {_kind(value)})")
-        return data
-
-    def _prompt(self, value: Any, options: Any, where: str) -> tuple[str, CallOptions]:
-        data = self.runtime.from_lua(value, what=where)
-        extra = self.runtime.from_lua(options, what=where) if options is not None else {}
-        if not isinstance(extra, dict):
-            raise ScriptError(
-                f"bad argument #2 to '{where}' (table expected, got {_kind(options)})"
-            )
-        if isinstance(data, int | float) and not isinstance(data, bool):
-            data = str(data)
-        if isinstance(data, str):
-            return data, CallOptions.from_data(extra)
-        if isinstance(data, dict):
-            text = next(
-                (
-                    data[k]
-                    for k in ("text", "prompt", "input", "content")
-                    if isinstance(data.get(k), str)
-                ),
-                None,
-            )
-            if text is None:
-                raise ScriptError(
-                    f"{where}: the input table needs a 'text' field with the prompt, "
-                    'e.g. agent:execute({text = "Hello"})'
-                )
-            params = data.get("parameters")
-            params = params if isinstance(params, dict) else {}
-            return text, CallOptions.from_data({**params, **extra})
-        raise ScriptError(
-            f"bad argument #1 to '{where}' (table or string expected, got {_kind(value)})"
-        )
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nil"
-    from lupa.lua54 import lua_type
-
-    return lua_type(value) or {bool: "boolean", str: "string"}.get(type(value), "number")
+    return AGENT_TYPES
 
 
 def install(runtime: ScriptRuntime) -> None:
     """Define the ``Agent`` global."""
-    agents = Agents(runtime)
-    runtime.add_closer(agents.close)
+    created: list[Agents] = []
+
+    def agents() -> Agents:
+        # the agent machinery costs ~15 ms to import: load it when a script first uses it
+        if not created:
+            from kernel_core.runtime.globals.agent_instances import Agents
+
+            created.append(Agents(runtime))
+        return created[0]
+
+    runtime.add_closer(lambda: created[0].close() if created else None)
     host = runtime.lua.table()
 
     def raw(name: str, fn: Callable[..., Any]) -> None:
@@ -285,21 +79,21 @@ def install(runtime: ScriptRuntime) -> None:
     def wrapped(name: str, fn: Callable[..., Any]) -> None:
         host[name] = runtime.host_function(name, fn)
 
-    raw("build", lambda data, where: agents.build(data, str(where)))
+    raw("build", lambda data, where: agents().build(data, str(where)))
     raw(
         "begin",
-        lambda name, value, options, stream, ctx=None: agents.begin(
+        lambda name, value, options, stream, ctx=None: agents().begin(
             name, value, options, bool(stream), ctx
         ),
     )
     raw(
         "resume",
-        lambda call_id, ok, value: agents.resume(
+        lambda call_id, ok, value: agents().resume(
             int(call_id), (bool(ok), runtime.convert.from_lua(value, lenient=True))
         ),
     )
-    host.finish = lambda call_id: agents.finish(int(call_id))
-    host.chunks = lambda call_id: agents.chunks(int(call_id))
+    host.finish = lambda call_id: agents().finish(int(call_id))
+    host.chunks = lambda call_id: agents().chunks(int(call_id))
 
     def agent_list() -> list[dict[str, Any]]:
         return [
@@ -309,24 +103,24 @@ def install(runtime: ScriptRuntime) -> None:
                 "model": a.route.answering_model,
                 "state": a.state,
             }
-            for a in agents.agents.values()
+            for a in agents().agents.values()
         ]
 
     wrapped("Agent.list", agent_list)
-    wrapped("Agent.list_instances", lambda: list(agents.agents))
-    host.exists = lambda name: str(name) in agents.agents
+    wrapped("Agent.list_instances", lambda: list(agents().agents))
+    host.exists = lambda name: str(name) in agents().agents
     wrapped(
         "Agent.discover",
         lambda: [
-            {"type": t, "description": info["description"]} for t, info in AGENT_TYPES.items()
+            {"type": t, "description": info["description"]} for t, info in _agent_types().items()
         ],
     )
 
     def get_info(kind: Any) -> dict[str, Any]:
-        info = AGENT_TYPES.get(str(kind))
+        info = _agent_types().get(str(kind))
         if info is None:
             raise ScriptError(
-                f"Agent.get_info: unknown agent type '{kind}' (known: {', '.join(AGENT_TYPES)})"
+                f"Agent.get_info: unknown agent type '{kind}' (known: {', '.join(_agent_types())})"
             )
         return dict(info)
 
@@ -354,14 +148,14 @@ def install(runtime: ScriptRuntime) -> None:
             return []
         return [
             a.name
-            for a in agents.agents.values()
+            for a in agents().agents.values()
             if cap != "tool_calling" or a.config.allowed_tools
         ]
 
     wrapped("Agent.discover_by_capability", by_capability)
 
     def details(name: Any) -> dict[str, Any] | None:
-        agent = agents.agents.get(str(name))
+        agent = agents().agents.get(str(name))
         if agent is None:
             return None
         return {
@@ -381,14 +175,14 @@ def install(runtime: ScriptRuntime) -> None:
     def history(name: Any) -> list[dict[str, Any]]:
         return [
             {"role": m.role, "content": m.content}
-            for m in agents.get(name, "agent:get_history").history
+            for m in agents().get(name, "agent:get_history").history
         ]
 
     def reset(name: Any) -> None:
-        agents.get(name, "agent:reset").history.clear()
+        agents().get(name, "agent:reset").history.clear()
 
     def metrics(name: Any) -> dict[str, Any]:
-        agent = agents.get(name, "agent:get_metrics")
+        agent = agents().get(name, "agent:get_metrics")
         m = agent.metrics
         return {
             "agent_id": agent.name,
@@ -405,7 +199,7 @@ def install(runtime: ScriptRuntime) -> None:
         }
 
     def performance(name: Any) -> dict[str, Any]:
-        m = agents.get(name, "agent:get_performance").metrics
+        m = agents().get(name, "agent:get_performance").metrics
         done = m.requests_total - m.requests_active
         return {
             "requests_total": m.requests_total,
@@ -416,7 +210,7 @@ def install(runtime: ScriptRuntime) -> None:
         }
 
     def health(name: Any) -> dict[str, Any]:
-        agent = agents.get(name, "agent:get_health")
+        agent = agents().get(name, "agent:get_health")
         healthy = agent.state not in ("Error", "Terminated")
         return {
             "status": "healthy" if healthy else "unhealthy",
@@ -428,9 +222,9 @@ def install(runtime: ScriptRuntime) -> None:
 
     def bridge_metrics() -> dict[str, Any]:
         return {
-            "agents_created": agents.created,
-            "active_instances": len(agents.agents),
-            "calls_in_flight": len(agents.calls),
+            "agents_created": agents().created,
+            "active_instances": len(agents().agents),
+            "calls_in_flight": len(agents().calls),
         }
 
     wrapped("agent:get_history", history)
@@ -439,21 +233,21 @@ def install(runtime: ScriptRuntime) -> None:
     wrapped("agent:get_performance", performance)
     wrapped("agent:get_health", health)
     wrapped("agent:get_bridge_metrics", lambda name: bridge_metrics())
-    wrapped("agent:get_config", lambda name: agents.get(name, "agent:get_config").config.public())
+    wrapped("agent:get_config", lambda name: agents().get(name, "agent:get_config").config.public())
     wrapped(
         "agent:allowed_tools",
-        lambda name: list(agents.get(name, "agent:discover_tools").config.allowed_tools),
+        lambda name: list(agents().get(name, "agent:discover_tools").config.allowed_tools),
     )
-    wrapped("agent:get_state", lambda name: agents.get(name, "agent:get_state").state)
+    wrapped("agent:get_state", lambda name: agents().get(name, "agent:get_state").state)
 
     def count_tool(name: Any) -> None:
-        agents.get(name, "agent:invokeTool").metrics.tool_invocations += 1
+        agents().get(name, "agent:invokeTool").metrics.tool_invocations += 1
 
     wrapped("agent:count_tool", count_tool)
 
     def lifecycle(action: str) -> Callable[[Any], str]:
         def run(name: Any) -> str:
-            agent = agents.get(name, f"agent:{action}")
+            agent = agents().get(name, f"agent:{action}")
             if action == "terminate":
                 runtime.hooks.fire(
                     "BeforeAgentShutdown", ("agent", agent.name), {"agent": agent.name}
@@ -471,7 +265,7 @@ def install(runtime: ScriptRuntime) -> None:
         wrapped(f"agent:{action}", lifecycle(action))
 
     def set_error(name: Any, message: Any) -> str:
-        agent = agents.get(name, "agent:set_error")
+        agent = agents().get(name, "agent:set_error")
         agent.last_error = str(message)
         agent.set_state("Error", str(message))
         runtime.hooks.fire(
@@ -482,19 +276,19 @@ def install(runtime: ScriptRuntime) -> None:
     wrapped("agent:set_error", set_error)
     wrapped(
         "agent:get_state_history",
-        lambda name: list(agents.get(name, "agent:get_state_history").state_history),
+        lambda name: list(agents().get(name, "agent:get_state_history").state_history),
     )
     wrapped(
-        "agent:get_last_error", lambda name: agents.get(name, "agent:get_last_error").last_error
+        "agent:get_last_error", lambda name: agents().get(name, "agent:get_last_error").last_error
     )
     wrapped(
         "agent:get_recovery_attempts",
-        lambda name: agents.get(name, "agent:get_recovery_attempts").recovery_attempts,
+        lambda name: agents().get(name, "agent:get_recovery_attempts").recovery_attempts,
     )
     wrapped("agent:is_healthy", lambda name: health(name)["healthy"])
 
     def state_metrics(name: Any) -> dict[str, Any]:
-        agent = agents.get(name, "agent:get_state_metrics")
+        agent = agents().get(name, "agent:get_state_metrics")
         return {
             "current_state": agent.state,
             "transitions": len(agent.state_history),
@@ -505,7 +299,7 @@ def install(runtime: ScriptRuntime) -> None:
     wrapped("agent:get_state_metrics", state_metrics)
 
     def log_event(name: Any, kind: Any, message: Any = None) -> None:
-        agents.get(name, "agent:logEvent").events.append(
+        agents().get(name, "agent:logEvent").events.append(
             {
                 "type": str(kind),
                 "message": "" if message is None else str(message),
@@ -517,21 +311,21 @@ def install(runtime: ScriptRuntime) -> None:
         data = runtime.from_lua(cfg, what="alert config")
         if not isinstance(data, dict):
             raise ScriptError("bad argument #1 to 'agent:configure_alerts' (table expected)")
-        agents.get(name, "agent:configure_alerts").alert_config = data
+        agents().get(name, "agent:configure_alerts").alert_config = data
 
     wrapped("agent:logEvent", log_event)
-    wrapped("agent:get_events", lambda name: list(agents.get(name, "agent:get_events").events))
+    wrapped("agent:get_events", lambda name: list(agents().get(name, "agent:get_events").events))
     wrapped("agent:configure_alerts", configure_alerts)
-    wrapped("agent:get_alerts", lambda name: list(agents.get(name, "agent:get_alerts").alerts))
+    wrapped("agent:get_alerts", lambda name: list(agents().get(name, "agent:get_alerts").alerts))
 
     def snapshot(name: Any) -> dict[str, Any]:
-        agent = agents.get(name, "agent:save_state")
+        agent = agents().get(name, "agent:save_state")
         return {"state": agent.state, "history": history(name), "config": agent.config.public()}
 
     def restore(name: Any, data: Any) -> None:
         from kernel_core.runtime.providers.base import Message
 
-        agent = agents.get(name, "agent:load_state")
+        agent = agents().get(name, "agent:load_state")
         snap = runtime.from_lua(data, what="saved agent state")
         if not isinstance(snap, dict):
             return
@@ -545,31 +339,31 @@ def install(runtime: ScriptRuntime) -> None:
 
     wrapped("agent:snapshot", snapshot)
     wrapped("agent:restore", restore)
-    wrapped("agent:destroy", lambda name: agents.destroy(str(name)))
+    wrapped("agent:destroy", lambda name: agents().destroy(str(name)))
 
     # ---- contexts and shared memory ----
     wrapped(
         "Agent.create_context",
-        lambda cfg=None: agents.create_context(runtime.from_lua(cfg) if cfg is not None else {}),
+        lambda cfg=None: agents().create_context(runtime.from_lua(cfg) if cfg is not None else {}),
     )
     wrapped(
         "Agent.create_child_context",
-        lambda parent, scope=None, inheritance=None: agents.create_context(
+        lambda parent, scope=None, inheritance=None: agents().create_context(
             {"scope": scope, "inheritance": inheritance or "copy"}, str(parent)
         ),
     )
 
     def update_context(ctx: Any, key: Any, value: Any) -> None:
-        agents._context(str(ctx), "Agent.update_context")["data"][str(key)] = runtime.from_lua(
+        agents()._context(str(ctx), "Agent.update_context")["data"][str(key)] = runtime.from_lua(
             value, what="context value"
         )
 
     def get_context_data(ctx: Any, key: Any) -> Any:
-        return agents._context(str(ctx), "Agent.get_context_data")["data"].get(str(key))
+        return agents()._context(str(ctx), "Agent.get_context_data")["data"].get(str(key))
 
     def remove_context(ctx: Any) -> None:
-        agents._context(str(ctx), "Agent.remove_context")
-        del agents.contexts[str(ctx)]
+        agents()._context(str(ctx), "Agent.remove_context")
+        del agents().contexts[str(ctx)]
 
     wrapped("Agent.update_context", update_context)
     wrapped("Agent.get_context_data", get_context_data)
@@ -591,12 +385,12 @@ def install(runtime: ScriptRuntime) -> None:
         )
 
     def set_shared(scope: Any, key: Any, value: Any) -> None:
-        agents.shared.setdefault(scope_key(scope, "Agent.set_shared_memory"), {})[str(key)] = (
+        agents().shared.setdefault(scope_key(scope, "Agent.set_shared_memory"), {})[str(key)] = (
             runtime.from_lua(value, what="shared memory value")
         )
 
     def get_shared(scope: Any, key: Any) -> Any:
-        return agents.shared.get(scope_key(scope, "Agent.get_shared_memory"), {}).get(str(key))
+        return agents().shared.get(scope_key(scope, "Agent.get_shared_memory"), {}).get(str(key))
 
     wrapped("Agent.set_shared_memory", set_shared)
     wrapped("Agent.get_shared_memory", get_shared)

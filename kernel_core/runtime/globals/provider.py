@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kernel_core.runtime.providers.registry import ProviderInfo, ProviderRegistry
-
 if TYPE_CHECKING:
+    from kernel_core.runtime.providers.registry import ProviderInfo, ProviderRegistry
     from kernel_core.runtime.script_runtime import ScriptRuntime
 
 
@@ -45,22 +44,30 @@ def _entry(info: ProviderInfo, *, models: bool = True) -> dict[str, Any]:
 
 def install(runtime: ScriptRuntime) -> None:
     """Define the ``Provider`` global."""
-    registry = ProviderRegistry(runtime.config)
+    made: list[ProviderRegistry] = []
+
+    def registry() -> ProviderRegistry:
+        # imported on first use: the provider modules cost several ms at startup
+        if not made:
+            from kernel_core.runtime.providers.registry import ProviderRegistry
+
+            made.append(ProviderRegistry(runtime.config))
+        return made[0]
 
     def find(name: Any) -> ProviderInfo | None:
         text = str(name)
-        info = registry.info(text)
+        info = registry().info(text)
         if info is not None:
             return info
         # an instance key such as "http/openai/gpt-4o-mini", as Provider.list names them
-        for candidate in registry.names():
-            found = registry.info(candidate)
+        for candidate in registry().names():
+            found = registry().info(candidate)
             if found is not None and text in (found.instance_key, f"{found.name}/{found.model}"):
                 return found
         return None
 
     def provider_list() -> list[dict[str, Any]]:
-        return [_entry(info) for n in registry.names() if (info := registry.info(n))]
+        return [_entry(info) for n in registry().names() if (info := registry().info(n))]
 
     def get(name: Any) -> dict[str, Any] | None:
         info = find(name)
@@ -79,5 +86,5 @@ def install(runtime: ScriptRuntime) -> None:
     table.get = runtime.host_function("Provider.get", get)
     table.getCapabilities = runtime.host_function("Provider.getCapabilities", capabilities)
     table.isAvailable = runtime.host_function("Provider.isAvailable", is_available)
-    table.default = runtime.host_function("Provider.default", lambda: registry.default)
+    table.default = runtime.host_function("Provider.default", lambda: registry().default)
     runtime.set_global("Provider", table)

@@ -194,6 +194,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("llmspell: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`llmspell config show | head`): stop quietly, as cat does,
+        # and point stdout at /dev/null so the interpreter's final flush cannot fail again
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

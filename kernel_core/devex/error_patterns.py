@@ -401,6 +401,14 @@ PATTERNS: list[Pattern] = [
             "check for nil first."
         ),
     ),
+    Pattern(
+        "module-not-found",
+        re.compile(r"module '([^']+)' not found"),
+        lambda m, line, names: (
+            f"require looks for {m.group(1).replace('.', '/')}.lua next to the script and in "
+            "[runtime] module_paths (llmspell.toml); put the file there or add its directory."
+        ),
+    ),
     Pattern("stack-overflow", re.compile(r"stack overflow"), _stack_overflow),
     Pattern("error-object", re.compile(r"^\(error object is an? (\w+) value\)$"), _error_object),
 ]

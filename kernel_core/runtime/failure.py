@@ -117,7 +117,13 @@ def _trim(frames: list[Frame], abort: bool) -> list[Frame]:
     if abort:
         while frames and (frames[0].what == "C" or frames[0].internal):
             frames = frames[1:]
-    return frames
+    # A C function called by llmspell's own Lua (the sandbox's `error` refusing os.execute)
+    # is an implementation detail the user never wrote: hide it with its caller.
+    return [
+        f
+        for i, f in enumerate(frames)
+        if not (f.what == "C" and i + 1 < len(frames) and frames[i + 1].internal)
+    ]
 
 
 def _frames_from(data: Any) -> list[Frame]:
@@ -138,6 +144,13 @@ def _frames_from(data: Any) -> list[Frame]:
     return frames
 
 
+def _exit_code(data: dict[str, Any]) -> int:
+    code = data.get("exit_code")
+    if code is not None:
+        return int(code)  # os.exit(0) is a success: never mistake 0 for "no code"
+    return 130 if data.get("abort") == "interrupt" else 1
+
+
 def failure_from_lua(runtime: ScriptRuntime, payload: Any) -> ScriptFailure:
     """Build a ScriptFailure from the table runner.lua's handler produced."""
     data = runtime.convert.from_lua(payload, lenient=True)
@@ -149,7 +162,7 @@ def failure_from_lua(runtime: ScriptRuntime, payload: Any) -> ScriptFailure:
         message=str(data.get("message", "error")),
         frames=frames,
         abort=data.get("abort"),
-        exit_code=int(data.get("exit_code") or (130 if data.get("abort") == "interrupt" else 1)),
+        exit_code=_exit_code(data),
     )
     failure.location = _location_from_message(failure.message)
     if failure.location is None:
@@ -221,8 +234,8 @@ def _marker(line_text: str, message: str) -> tuple[int, int]:
     names = re.findall(r"'([A-Za-z_][\w.:]*)'", message)
     for name in names:
         short = re.split(r"[.:]", name)[-1]
-        for candidate in (name, short):
-            m = re.search(rf"(?<![\w.]){re.escape(candidate)}(?!\w)", line_text)
+        for candidate, before in ((name, r"(?<![\w.:])"), (short, r"(?<!\w)")):
+            m = re.search(rf"{before}{re.escape(candidate)}(?!\w)", line_text)
             if m:
                 return m.start(), m.end()
     stripped = len(line_text) - len(line_text.lstrip())

@@ -19,6 +19,11 @@ def _render(value: Any) -> str:
     return json.dumps(value)
 
 
+def _print_setting(key: str, value: Any, origin: str) -> None:
+    # one column for the source, so a long value pushes only its own comment right
+    print(f"{f'{key} = {_render(value)}':<44} # {origin}")
+
+
 def main(args: argparse.Namespace) -> int:
     """Print what was asked."""
     if args.action == "list-profiles":
@@ -62,11 +67,11 @@ def main(args: argparse.Namespace) -> int:
         for key, value in values.items():
             if isinstance(value, dict):
                 continue
-            print(f"{key} = {_render(value):<30} # {config.origin(f'{section}.{key}')}")
+            _print_setting(key, value, config.origin(f"{section}.{key}"))
         for key, value in values.items():
             if isinstance(value, dict):
                 print(f"[{section}.{key}]")
                 for k, v in value.items():
-                    print(f"{k} = {_render(v):<30} # {config.origin(f'{section}.{key}.{k}')}")
+                    _print_setting(k, v, config.origin(f"{section}.{key}.{k}"))
         print()
     return 0

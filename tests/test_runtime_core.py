@@ -135,6 +135,7 @@ def test_restricted_sandbox_hides_python_and_the_debug_internals(
     world = make_lua(runtime={"sandbox": "restricted"})
     assert world.ok("return python == nil and debug.getupvalue == nil").value is True
     assert world.ok("return debug.getregistry == nil and debug.sethook == nil").value is True
+    assert world.ok("return require('debug').sethook == nil").value is True
 
 
 def test_python_objects_expose_no_attributes(lua: LuaWorld) -> None:

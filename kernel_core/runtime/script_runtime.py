@@ -129,6 +129,7 @@ class ScriptRuntime:
         self._pending_abort: tuple[str, str] | None = None
         self._armer = AsyncArmer()
         self._closers: list[Callable[[], None]] = []
+        self._closed = False
         self.hooks: HookDispatcher = NoHooks()  # replaced by the Hook global
         # text of chunks that are not files (cells, exec snippets), by chunk name without '='
         self.chunk_sources: dict[str, str] = {}
@@ -328,7 +329,14 @@ class ScriptRuntime:
         fn, failure = self.compile(source, f"@{script.resolve()}")
         if failure is not None:
             return RunOutcome("error", failure=failure, exit_code=1)
+        self._fire_system("SystemStartup", {"script": str(script.resolve()), "args": list(args)})
         return self.call(fn, *args)
+
+    def _fire_system(self, point: str, data: dict[str, Any]) -> None:
+        try:
+            self.hooks.fire(point, ("system", "llmspell"), data)
+        except Exception:
+            log.exception("%s hooks failed", point)
 
     def run_code(self, source: str, chunkname: str = "=(exec)") -> RunOutcome:
         """Run a snippet of Lua."""
@@ -428,7 +436,10 @@ class ScriptRuntime:
         return int(self.lua.eval("collectgarbage('count')") * 1024)
 
     def close(self) -> None:
-        """Release what the globals hold (databases, worker threads)."""
+        """Fire SystemShutdown, then release what the globals hold (databases, threads)."""
+        if not self._closed and threading.get_ident() == self._owner:
+            self._closed = True
+            self._fire_system("SystemShutdown", {"script": str(self.script.path or "")})
         while self._closers:
             closer = self._closers.pop()
             try:

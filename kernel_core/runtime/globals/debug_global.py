@@ -351,7 +351,8 @@ def install(runtime: ScriptRuntime) -> None:
     values = runtime.load_lua("kernel_core.runtime.lua", "values.lua")
     # Debug.stackTrace reads locals; the restricted sandbox trims the global `debug`, so take
     # the library as Lua opened it
-    real_debug = runtime.lua.eval("package.loaded.debug")
+    # the full library even in the restricted sandbox (which hides it from scripts)
+    real_debug = runtime.mux.real_debug
     debug_global = runtime.load_lua(
         "kernel_core.runtime.globals",
         "debug_global.lua",

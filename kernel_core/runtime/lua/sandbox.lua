@@ -103,6 +103,9 @@ if options.level == "restricted" then
   package.cpath = ""
 end
 
+-- the full debug library stays reachable for llmspell's own globals (Debug.stackTrace)
+mux.real_debug = G.debug
+
 -- ---------------------------------------------------------------- coroutines are hooked
 local coroutine = {}
 for k, v in pairs(G.coroutine) do coroutine[k] = v end
@@ -183,7 +186,7 @@ end)
 -- debug can reach the host table and arm hooks on arbitrary threads: keep only what is
 -- harmless.
 local real_debug = G.debug
-G.debug = {
+local safe_debug = {
   traceback = real_debug.traceback,
   getinfo = function(...)
     local info = real_debug.getinfo(...)
@@ -191,3 +194,5 @@ G.debug = {
     return info
   end,
 }
+G.debug = safe_debug
+package.loaded.debug = safe_debug -- require("debug") must not hand the full library back

@@ -101,6 +101,24 @@ def _compare(cell: str, op: str, target: str) -> bool:
         return False
 
 
+def _operand(token: str, row: list[str], positions: dict[str, int]) -> float:
+    if token in positions:
+        return float(row[positions[token]])
+    return float(token)
+
+
+def _arithmetic(m: re.Match[str], row: list[str], positions: dict[str, int]) -> str:
+    """``a <op> b`` over a row's cells; empty when a cell is not a number."""
+    try:
+        a = _operand(m.group(1), row, positions)
+        b = _operand(m.group(3), row, positions)
+    except (ValueError, IndexError):
+        return ""
+    ops = {"+": a + b, "-": a - b, "*": a * b, "/": a / b if b else float("nan")}
+    result = ops[m.group(2)]
+    return str(int(result)) if result.is_integer() else str(result)
+
+
 def run(params: dict[str, Any], context: ToolContext) -> ToolOutput:
     """One CSV operation."""
     text = params["input"]
@@ -180,34 +198,12 @@ def run(params: dict[str, Any], context: ToolContext) -> ToolOutput:
         new_header = [renames.get(h, h) for h in header]
         new_rows = [list(r) for r in rows]
         for name, expr in (options.get("add_columns") or {}).items():
+            # expressions may name columns by their old or new names, or use numbers
+            positions = {n: i for i, n in enumerate(new_header)} | index
             m = re.fullmatch(r"\s*(\w+)\s*([-+*/])\s*(\w+)\s*", str(expr))
-            new_header.append(name)
+            new_header.append(str(name))
             for r in new_rows:
-                value = ""
-                if m:
-                    try:
-                        a = (
-                            float(r[column_of(m.group(1))])
-                            if m.group(1) in index
-                            else float(m.group(1))
-                        )
-                        b = (
-                            float(r[column_of(m.group(3))])
-                            if m.group(3) in index
-                            else float(m.group(3))
-                        )
-                        result = {
-                            "+": a + b,
-                            "-": a - b,
-                            "*": a * b,
-                            "/": a / b if b else float("nan"),
-                        }[m.group(2)]
-                        value = str(int(result)) if result.is_integer() else str(result)
-                    except (ValueError, IndexError):
-                        value = ""
-                else:
-                    value = str(expr)
-                r.append(value)
+                r.append(_arithmetic(m, r, positions) if m else str(expr))
         return text_output(
             _write(new_header, new_rows, delimiter),
             "transform",

@@ -7,7 +7,6 @@ parameters against them (required, type, enum) and fills in defaults, raising a
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -145,6 +144,8 @@ def validate(tool: str, declared: Sequence[Param], values: dict[str, Any]) -> di
 
 
 def _misspelling(name: str, values: dict[str, Any], declared: Sequence[Param]) -> str | None:
+    import difflib
+
     known = {p.name for p in declared}
     candidates = [k for k in values if k not in known]
     close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.75)

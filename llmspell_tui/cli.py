@@ -82,8 +82,14 @@ def _add_global_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> Non
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser (also used to render the docs)."""
+# Commands defined here; every other command's parser lives in its own module.
+CORE_COMMANDS = ("run", "exec", "config")
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser: complete without ``argv``; for ``argv`` naming a core command
+    (run, exec, config), without the other commands' parsers, whose modules cost import time
+    (``llmspell run`` must start fast)."""
     parser = argparse.ArgumentParser(
         prog="llmspell",
         description="Run, debug and profile LLMSpell Lua scripts.",
@@ -131,10 +137,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="what to show (default: show)",
     )
 
+    if argv is not None and _command_word(parser, argv) in CORE_COMMANDS:
+        return parser
     from llmspell_tui.commands import registry
 
     registry.add_commands(command)
     return parser
+
+
+def _command_word(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str | None:
+    """The first word of ``argv`` that is not a global option or an option's value."""
+    words = iter(argv)
+    for word in words:
+        if word == "--":
+            return None
+        if not word.startswith("-"):
+            return word
+        # argparse has no public lookup of an option by its string
+        action = parser._option_string_actions.get(word)
+        if action is not None and action.nargs != 0:
+            next(words, None)  # "-p minimal": skip the value too
+    return None
 
 
 def _add_limit_flags(p: argparse.ArgumentParser) -> None:
@@ -174,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``llmspell`` console script."""
     raw = list(sys.argv[1:] if argv is None else argv)
     ours, script_args = _split_script_args(raw)
-    parser = build_parser()
+    parser = build_parser(ours)
     args, extra = parser.parse_known_args(ours)
     if args.command is None:
         parser.print_help()

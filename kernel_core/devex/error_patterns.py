@@ -60,7 +60,7 @@ def _did_you_mean(member: str, line: str | None, names: Names | None) -> str | N
     # An unknown receiver: search every known method, but only accept a close match, so a
     # local table's missing 'get' is not "corrected" to some unrelated 'rawget'.
     candidates = sorted({n for owner, methods in known.items() if owner != "_G" for n in methods})
-    guess = _closest(member, candidates, cutoff=0.75)
+    guess = _closest(member, candidates, cutoff=0.85)
     if guess:
         owners = [owner for owner, methods in known.items() if guess in methods]
         where = f" ({', '.join(sorted(owners)[:3])})" if owners else ""
@@ -367,7 +367,7 @@ PATTERNS: list[Pattern] = [
     ),
     Pattern(
         "unfinished",
-        re.compile(r"unfinished (string|long string|long comment) near"),
+        re.compile(r"unfinished (long string|long comment|string)\b"),
         _unfinished,
     ),
     Pattern(
@@ -414,12 +414,20 @@ PATTERNS: list[Pattern] = [
 ]
 
 
-def suggest(message: str, *, source_line: str | None, names: Names | None) -> str | None:
-    """A hint for a Lua error message, or None when no pattern knows it."""
+def explain(
+    message: str, *, source_line: str | None, names: Names | None
+) -> tuple[str, str] | None:
+    """The name of the first pattern with a hint for ``message``, and that hint."""
     for pattern in PATTERNS:
         m = pattern.regex.search(message)
         if m:
             hint = pattern.hint(m, source_line, names)
             if hint:
-                return hint
+                return pattern.name, hint
     return None
+
+
+def suggest(message: str, *, source_line: str | None, names: Names | None) -> str | None:
+    """A hint for a Lua error message, or None when no pattern knows it."""
+    found = explain(message, source_line=source_line, names=names)
+    return found[1] if found else None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from kernel_core.errors import ConfigError
 from tests.conftest import CliResult
 
 Cli = Callable[..., CliResult]
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _write(path: Path, text: str) -> Path:
@@ -286,3 +289,30 @@ def test_config_errors_reach_the_user_with_exit_status_2(cli: Cli, tmp_path: Pat
         f"llmspell: {path}: bad value for 'runtime.sandbox': expected one of trusted, "
         "restricted, got 'open'"
     )
+
+
+# ---------------------------------------------------------------- docs
+
+
+def test_committed_config_docs_match_the_schema() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "docs" / "gen_config_doc.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_config_docs_document_every_key_and_profile() -> None:
+    from kernel_core.config.profiles import PROFILES
+    from kernel_core.config.schema import SCHEMA
+
+    text = (ROOT / "docs" / "config.md").read_text(encoding="utf-8")
+    for name, section in SCHEMA.items():
+        assert f"### [{name}]" in text
+        for key in [*section.settings, *(section.dynamic or {})]:
+            assert f"| `{key}` |" in text, f"{name}.{key}"
+    for profile in PROFILES:
+        assert f"| `{profile}` |" in text

@@ -23,13 +23,13 @@ log = logging.getLogger(__name__)
 
 ENV_PREFIX = "LLMSPELL_"
 PROJECT_FILE = "llmspell.toml"
-# Environment variables with this prefix that are not config overrides.
-_NOT_CONFIG_ENV = {
-    "LLMSPELL_CONFIG",
-    "LLMSPELL_CONFIG_DIR",
-    "LLMSPELL_DATA_DIR",
-    "LLMSPELL_RUNTIME_DIR",
-    "LLMSPELL_TOOLS_ALLOWED_PATHS",
+# Environment variables with this prefix that are not config overrides, and what they do.
+NOT_CONFIG_ENV: dict[str, str] = {
+    "LLMSPELL_CONFIG": "a config file read like --config FILE",
+    "LLMSPELL_CONFIG_DIR": "the directory holding the user file config.toml",
+    "LLMSPELL_DATA_DIR": "the user data directory (State's database by default)",
+    "LLMSPELL_RUNTIME_DIR": "the directory for kernel connection files and sockets",
+    "LLMSPELL_TOOLS_ALLOWED_PATHS": "LLMSpell's name for [tools] allowed_paths, comma-separated",
 }
 
 
@@ -163,7 +163,7 @@ def _env_value(raw: str) -> Any:
 
 def _apply_env(config: Config, environ: Mapping[str, str]) -> None:
     for name, raw in sorted(environ.items()):
-        if not name.startswith(ENV_PREFIX) or name in _NOT_CONFIG_ENV:
+        if not name.startswith(ENV_PREFIX) or name in NOT_CONFIG_ENV:
             continue
         parts = name[len(ENV_PREFIX) :].lower().split("__")
         where = f"env {name}"

@@ -21,7 +21,9 @@ LUA_FIXTURES = Path(__file__).resolve().parent / "lua"
 
 
 @pytest.fixture(autouse=True)
-def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Config/data/runtime dirs in a temp dir; no LLMSPELL_* overrides leak in."""
     base = tmp_path_factory.mktemp("llmspell-home")
     for name in list(os.environ):
@@ -94,7 +96,7 @@ class LuaWorld:
         """Run a snippet; output is reset for each run."""
         self.sink.chunks.clear()
         if stdin is not None:
-            self.sink._stdin = list(stdin)  # noqa: SLF001 - test helper feeding input
+            self.sink._stdin = list(stdin)
         outcome = self.runtime.run_code(code, "=(test)")
         return LuaRun(outcome, self.sink, self.runtime)
 
@@ -123,7 +125,9 @@ def lua(config_for: Callable[..., Config], tmp_path: Path) -> Iterator[LuaWorld]
 
 
 @pytest.fixture
-def make_lua(config_for: Callable[..., Config], tmp_path: Path) -> Iterator[Callable[..., LuaWorld]]:
+def make_lua(
+    config_for: Callable[..., Config], tmp_path: Path
+) -> Iterator[Callable[..., LuaWorld]]:
     """Factory for worlds with custom config: ``make_lua(runtime={"sandbox": "restricted"})``."""
     worlds: list[LuaWorld] = []
 
@@ -150,15 +154,25 @@ class CliResult:
 def cli(tmp_path: Path) -> Callable[..., CliResult]:
     """Run ``llmspell ARGS`` as a user would, in a subprocess, with isolated dirs."""
 
-    def run(*args: str, cwd: Path | None = None, input: str | None = None,
-            env: dict[str, str] | None = None, timeout: float = 60) -> CliResult:
+    def run(
+        *args: str,
+        cwd: Path | None = None,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 60,
+    ) -> CliResult:
         full_env = dict(os.environ)
         full_env.update(env or {})
         full_env.setdefault("LLMSPELL_STATE__PATH", str(tmp_path / "cli-state.sqlite3"))
         proc = subprocess.run(
             [sys.executable, "-m", "llmspell_tui", *args],
-            cwd=cwd or tmp_path, input=input, capture_output=True, text=True,
-            env=full_env, timeout=timeout, check=False,
+            cwd=cwd or tmp_path,
+            input=input,
+            capture_output=True,
+            text=True,
+            env=full_env,
+            timeout=timeout,
+            check=False,
         )
         return CliResult(proc.returncode, proc.stdout, proc.stderr)
 

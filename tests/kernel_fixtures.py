@@ -18,11 +18,14 @@ def install_kernelspec() -> None:
     """Install our kernelspec into the (temp) JUPYTER_DATA_DIR with the real CLI."""
     subprocess.run(
         [sys.executable, "-m", "llmspell_tui", "kernel", "install", "--user"],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
 
 
-def start_kernel(extra_env: dict[str, str] | None = None) -> tuple[KernelManager, BlockingKernelClient]:
+def start_kernel(
+    extra_env: dict[str, str] | None = None,
+) -> tuple[KernelManager, BlockingKernelClient]:
     """A kernel started by jupyter_client's KernelManager from our kernelspec."""
     install_kernelspec()
     km = KernelManager(kernel_name="llmspell")

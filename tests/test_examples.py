@@ -14,8 +14,14 @@ Cli = Callable[..., CliResult]
 
 
 def test_every_example_is_covered() -> None:
-    covered = {"quickstart", "agent_with_tools_and_hooks", "state_counter", "research_workflow",
-               "coroutine_pipeline", "helpful_error"}
+    covered = {
+        "quickstart",
+        "agent_with_tools_and_hooks",
+        "state_counter",
+        "research_workflow",
+        "coroutine_pipeline",
+        "helpful_error",
+    }
     assert {p.stem for p in EXAMPLES.glob("*.lua")} == covered
 
 
@@ -23,7 +29,10 @@ def test_quickstart(cli: Cli) -> None:
     result = cli("run", str(EXAMPLES / "quickstart.lua"), "--", "--name", "Ada")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[:5] == [
-        "Hello, Ada!", "6 * 7 =\t42.0", "a fresh id:\tyes", "tags:\tlua, llm\tstars:\t5",
+        "Hello, Ada!",
+        "6 * 7 =\t42.0",
+        "a fresh id:\tyes",
+        "tags:\tlua, llm\tstars:\t5",
         "agent replied:\tyes",
     ]
     assert "this quickstart has run 1 time(s)" in result.stdout

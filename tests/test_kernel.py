@@ -49,7 +49,7 @@ def test_print_and_io_write_stream_to_stdout_and_stderr(kernel: Kernel) -> None:
     _, client = kernel
     _, messages = run_cell(client, "print('a', 1) io.write('b\\n') io.stderr:write('oops\\n')")
     streams: dict[str, str] = {}
-    for kind, (name, text) in [o for o in outputs(messages) if o[0] == "stream"]:
+    for _kind, (name, text) in [o for o in outputs(messages) if o[0] == "stream"]:
         streams[name] = streams.get(name, "") + text
     assert streams == {"stdout": "a\t1\nb\n", "stderr": "oops\n"}
 
@@ -72,7 +72,7 @@ def test_stop_on_error_aborts_cells_queued_behind_a_failure(kernel: Kernel) -> N
     _, client = kernel
     first = client.execute("error('first fails')")
     second = client.execute("print('never')")
-    replies = {}
+    replies: dict[str, str] = {}
     while len(replies) < 2:
         msg = client.get_shell_msg(timeout=20)
         replies[msg["parent_header"]["msg_id"]] = msg["content"]["status"]
@@ -114,7 +114,8 @@ def test_inspect_shows_type_and_value(kernel: Kernel) -> None:
     content = client.inspect("config", reply=True, timeout=10)["content"]
     assert content["found"] is True
     text = content["data"]["text/plain"]
-    assert "config: table" in text and "retries = 3" in text
+    assert "config: table" in text
+    assert "retries = 3" in text
     missing = client.inspect("no_such_name", reply=True, timeout=10)["content"]
     assert missing["found"] is False
 
@@ -126,8 +127,9 @@ def test_history_is_shared_and_searchable(kernel: Kernel) -> None:
     other.start_channels()
     try:
         run_cell(other, "beta_value = 2")
-        found = client.history(hist_access_type="search", pattern="*_value*", reply=True,
-                               timeout=10)["content"]["history"]
+        found = client.history(
+            hist_access_type="search", pattern="*_value*", reply=True, timeout=10
+        )["content"]["history"]
         assert [entry[2] for entry in found] == ["alpha_value = 1", "beta_value = 2"]
         tail = client.history(hist_access_type="tail", n=1, reply=True, timeout=10)
         assert [entry[2] for entry in tail["content"]["history"]] == ["beta_value = 2"]
@@ -159,8 +161,9 @@ def test_io_read_asks_the_client_for_input(kernel: Kernel) -> None:
 
     helper = threading.Thread(target=handle_stdin)
     helper.start()
-    _, messages = run_cell(client, "local name = io.read() print('hello ' .. name)",
-                           allow_stdin=True)
+    _, messages = run_cell(
+        client, "local name = io.read() print('hello ' .. name)", allow_stdin=True
+    )
     helper.join()
     assert ("stream", ("stdout", "hello Ada\n")) in outputs(messages)
 
@@ -173,13 +176,15 @@ def test_io_read_without_stdin_is_a_clear_error_not_a_hang(kernel: Kernel) -> No
 
 
 def _raw_socket(km: KernelManager) -> zmq.Socket[bytes]:
-    ctx = zmq.Context.instance()
-    sock = ctx.socket(zmq.DEALER)
+    ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context.instance()
+    sock: zmq.Socket[bytes] = ctx.socket(zmq.DEALER)
     sock.linger = 2000  # deliver what we queued before close
     info = km.get_connection_info()
     transport, ip = info["transport"], info["ip"]
-    endpoint = f"ipc://{ip}-{info['shell_port']}" if transport == "ipc" else (
-        f"tcp://{ip}:{info['shell_port']}"
+    endpoint = (
+        f"ipc://{ip}-{info['shell_port']}"
+        if transport == "ipc"
+        else (f"tcp://{ip}:{info['shell_port']}")
     )
     sock.connect(endpoint)
     return sock
@@ -189,8 +194,16 @@ def test_bad_signatures_and_malformed_frames_are_dropped_and_counted(kernel: Ker
     km, client = kernel
     sock = _raw_socket(km)
     try:
-        sock.send_multipart([b"<IDS|MSG>", b"0" * 64, b'{"msg_type":"execute_request","msg_id":"x"}',
-                             b"{}", b"{}", b'{"code":"os.exit(1)"}'])
+        sock.send_multipart(
+            [
+                b"<IDS|MSG>",
+                b"0" * 64,
+                b'{"msg_type":"execute_request","msg_id":"x"}',
+                b"{}",
+                b"{}",
+                b'{"code":"os.exit(1)"}',
+            ]
+        )
         sock.send_multipart([b"no delimiter at all"])
         sock.send_multipart([b"<IDS|MSG>", b"sig"])
     finally:
@@ -205,7 +218,9 @@ def test_bad_signatures_and_malformed_frames_are_dropped_and_counted(kernel: Ker
         time.sleep(0.05)
     assert details["bad_signatures"] == 1
     assert details["malformed_messages"] == 2
-    assert outputs(run_cell(client, "'alive'")[1]) == [("execute_result", {"text/plain": '"alive"'})]
+    assert outputs(run_cell(client, "'alive'")[1]) == [
+        ("execute_result", {"text/plain": '"alive"'})
+    ]
 
 
 def test_unknown_request_type_gets_an_error_reply(kernel: Kernel) -> None:

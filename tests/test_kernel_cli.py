@@ -25,7 +25,8 @@ def started_kernel(cli: Cli) -> Iterator[tuple[str, Path]]:
     assert result.returncode == 0, result.stderr
     kernel_id = re.search(r"kernel (\S+) \(work\)", result.stdout)
     path = re.search(r"connection file: (\S+)", result.stdout)
-    assert kernel_id and path
+    assert kernel_id
+    assert path
     yield kernel_id.group(1), Path(path.group(1))
     cli("kernel", "stop", "--all")
 
@@ -50,7 +51,8 @@ def test_kernel_list_shows_live_kernels_and_stop_removes_them(
         (kernel_id, "work", "idle", "ipc")
     ]
     text = cli("kernel", "list").stdout
-    assert "work" in text and "idle" in text
+    assert "work" in text
+    assert "idle" in text
     stopped = cli("kernel", "stop", "work")
     assert stopped.returncode == 0, stopped.stderr
     assert not path.exists()
@@ -60,12 +62,32 @@ def test_kernel_list_shows_live_kernels_and_stop_removes_them(
 def test_kernel_list_removes_stale_connection_files(cli: Cli) -> None:
     runtime = Path(os.environ["LLMSPELL_RUNTIME_DIR"])
     stale = runtime / "kernel-dead.json"
-    stale.write_text(json.dumps({"transport": "ipc", "ip": str(runtime / "k-dead"),
-                                 "shell_port": 1, "iopub_port": 2, "stdin_port": 3,
-                                 "control_port": 4, "hb_port": 5, "key": "x"}))
-    (runtime / "kernel-dead.info.json").write_text(json.dumps({
-        "kernel_id": "dead", "name": "gone", "pid": 2**22 + 12345, "started": 0,
-        "transport": "ipc", "connection_file": str(stale)}))
+    stale.write_text(
+        json.dumps(
+            {
+                "transport": "ipc",
+                "ip": str(runtime / "k-dead"),
+                "shell_port": 1,
+                "iopub_port": 2,
+                "stdin_port": 3,
+                "control_port": 4,
+                "hb_port": 5,
+                "key": "x",
+            }
+        )
+    )
+    (runtime / "kernel-dead.info.json").write_text(
+        json.dumps(
+            {
+                "kernel_id": "dead",
+                "name": "gone",
+                "pid": 2**22 + 12345,
+                "started": 0,
+                "transport": "ipc",
+                "connection_file": str(stale),
+            }
+        )
+    )
     result = cli("kernel", "list")
     assert "removed stale connection file" in result.stderr
     assert not stale.exists()
@@ -94,14 +116,15 @@ def test_notebook_runs_through_nbclient(cli: Cli, tmp_path: Path) -> None:
     from nbclient import NotebookClient
 
     assert cli("kernel", "install", "--user").returncode == 0
-    nb = nbformat.v4.new_notebook()
+    nb = nbformat.v4.new_notebook()  # type: ignore[no-untyped-call]
     nb.cells = [
-        nbformat.v4.new_code_cell("local items = {'a', 'b'}"),
-        nbformat.v4.new_code_cell("print(#items)\nreturn items[2]"),
+        nbformat.v4.new_code_cell("local items = {'a', 'b'}"),  # type: ignore[no-untyped-call]
+        nbformat.v4.new_code_cell("print(#items)\nreturn items[2]"),  # type: ignore[no-untyped-call]
     ]
     NotebookClient(nb, kernel_name="llmspell", timeout=60).execute()
     outputs = nb.cells[1].outputs
-    assert outputs[0]["output_type"] == "stream" and outputs[0]["text"] == "2\n"
+    assert outputs[0]["output_type"] == "stream"
+    assert outputs[0]["text"] == "2\n"
     assert outputs[1]["output_type"] == "execute_result"
     assert outputs[1]["data"]["text/plain"] == '"b"'
 
@@ -109,12 +132,15 @@ def test_notebook_runs_through_nbclient(cli: Cli, tmp_path: Path) -> None:
 def test_jupyter_console_existing_talks_to_the_kernel(
     started_kernel: tuple[str, Path],
 ) -> None:
-    import pexpect  # type: ignore[import-untyped]
+    import pexpect
 
     _, path = started_kernel
     child = pexpect.spawn(
-        sys.executable, ["-m", "jupyter_console", "--existing", str(path), "--simple-prompt"],
-        env=dict(os.environ), encoding="utf-8", timeout=30,
+        sys.executable,
+        ["-m", "jupyter_console", "--existing", str(path), "--simple-prompt"],
+        env=dict(os.environ),
+        encoding="utf-8",
+        timeout=30,
     )
     try:
         child.expect(r"In \[\d+\]: ")

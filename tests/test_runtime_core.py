@@ -33,13 +33,15 @@ def test_runtime_error_reports_location_traceback_and_hint(lua: LuaWorld) -> Non
     assert failure.location == ("(test)", 2)
     assert failure.line_text == "  return cfg.name"
     assert [f.line for f in failure.frames if f.what != "C"] == [2, 4]
-    assert failure.suggestion is not None and "'cfg' is nil" in failure.suggestion
+    assert failure.suggestion is not None
+    assert "'cfg' is nil" in failure.suggestion
 
 
 def test_syntax_error_is_reported_with_its_line(lua: LuaWorld) -> None:
     run = lua.run("local x = 1\nx = = 2")
     failure = run.outcome.failure
-    assert failure is not None and failure.syntax
+    assert failure is not None
+    assert failure.syntax
     assert failure.location == ("(test)", 2)
 
 
@@ -101,7 +103,8 @@ def test_restricted_sandbox_refuses_processes_and_names_the_setting(
     for call in ("os.execute('true')", "io.popen('ls')", "package.loadlib('x', 'y')"):
         message = world.fails(call)
         assert "not allowed in the restricted sandbox" in message
-        assert "sandbox" in message and "trusted" in message
+        assert "sandbox" in message
+        assert "trusted" in message
 
 
 def test_restricted_sandbox_limits_files_to_allowed_directories(

@@ -87,9 +87,7 @@ class Converter:
         try:
             items = list(value.items())
             int_keys = [k for k, _ in items if isinstance(k, int) and not isinstance(k, bool)]
-            if len(int_keys) == len(items) and (
-                items or self._is_array_marked(value)
-            ):
+            if len(int_keys) == len(items) and (items or self._is_array_marked(value)):
                 top = max((k for k in int_keys), default=0)
                 if not items or (min(int_keys) >= 1 and top <= 2 * len(items) + 8):
                     out: list[Any] = [None] * top
@@ -146,7 +144,7 @@ class Converter:
         raise ConversionError(f"cannot hand a Python {type(value).__name__} to Lua")
 
 
-def _number_key(key: int | float) -> str:
+def _number_key(key: float) -> str:
     if isinstance(key, float) and key.is_integer():
         return str(int(key))
     return str(key)

@@ -12,8 +12,30 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 KEYWORDS = frozenset(
-    "and break do else elseif end false for function goto if in local nil not or repeat "
-    "return then true until while".split()
+    [
+        "and",
+        "break",
+        "do",
+        "else",
+        "elseif",
+        "end",
+        "false",
+        "for",
+        "function",
+        "goto",
+        "if",
+        "in",
+        "local",
+        "nil",
+        "not",
+        "or",
+        "repeat",
+        "return",
+        "then",
+        "true",
+        "until",
+        "while",
+    ]
 )
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -22,9 +44,39 @@ _NUMBER = re.compile(
 )
 _LONG_OPEN = re.compile(r"\[(=*)\[")
 _SYMBOLS = (
-    "...", "..", "==", "~=", "<=", ">=", "<<", ">>", "//", "::",
-    "+", "-", "*", "/", "%", "^", "#", "&", "~", "|", "<", ">", "=",
-    "(", ")", "{", "}", "[", "]", ";", ":", ",", ".",
+    "...",
+    "..",
+    "==",
+    "~=",
+    "<=",
+    ">=",
+    "<<",
+    ">>",
+    "//",
+    "::",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "^",
+    "#",
+    "&",
+    "~",
+    "|",
+    "<",
+    ">",
+    "=",
+    "(",
+    ")",
+    "{",
+    "}",
+    "[",
+    "]",
+    ";",
+    ":",
+    ",",
+    ".",
 )
 
 

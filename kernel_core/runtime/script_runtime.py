@@ -24,8 +24,8 @@ from kernel_core.config import Config
 from kernel_core.hooks.async_arm import AsyncArmer, read_hook_pointer
 from kernel_core.runtime.convert import Converter
 from kernel_core.runtime.errors import ScriptError
-from kernel_core.runtime.hook_points import HookDispatcher, NoHooks
 from kernel_core.runtime.failure import ScriptFailure, failure_from_lua, syntax_failure
+from kernel_core.runtime.hook_points import HookDispatcher, NoHooks
 
 log = logging.getLogger(__name__)
 
@@ -165,9 +165,9 @@ class ScriptRuntime:
     def load_lua(self, package: str, name: str, *args: Any) -> Any:
         """Run one of llmspell's own Lua files (chunk name ``=[llmspell] NAME``)."""
         source = _read_package_lua(package, name)
-        chunk = self.lua.eval(
-            "function(src, name) return assert(load(src, name, 't')) end"
-        )(source, f"{INTERNAL_CHUNK_PREFIX} {name}")
+        chunk = self.lua.eval("function(src, name) return assert(load(src, name, 't')) end")(
+            source, f"{INTERNAL_CHUNK_PREFIX} {name}"
+        )
         return chunk(*args)
 
     def host_function(self, name: str, fn: Callable[..., Any]) -> Any:
@@ -379,9 +379,7 @@ class ScriptRuntime:
             self.lua.eval("collectgarbage('collect')")
             limit = self.limits.memory_limit
             failure.message = (
-                f"memory limit of {limit / 1024**2:g} MiB exceeded"
-                if limit
-                else "out of memory"
+                f"memory limit of {limit / 1024**2:g} MiB exceeded" if limit else "out of memory"
             )
             failure.suggestion = (
                 "raise [runtime] memory_limit in llmspell.toml or pass --memory-limit, "

@@ -25,7 +25,8 @@ examples:
   llmspell kernel list                       every live kernel, its clients and state
   llmspell kernel stop work                  stop by name, id (or prefix) or connection file
   llmspell kernel stop --all
-  llmspell kernel install --user             make it a Jupyter kernel (jupyter console --kernel llmspell)
+  llmspell kernel install --user             make it a Jupyter kernel
+                                             (then: jupyter console --kernel llmspell)
 """
 
 
@@ -40,8 +41,12 @@ def add_parser(command: object) -> None:
     p.add_argument("--name", help="a name to find the kernel by (start)")
     p.add_argument("--foreground", action="store_true", help="stay attached (start)")
     p.add_argument("--daemon", action="store_true", help="run in the background (the default)")
-    p.add_argument("-f", "--connection-file", dest="connection_file",
-                   help="serve on this connection file (what Jupyter passes)")
+    p.add_argument(
+        "-f",
+        "--connection-file",
+        dest="connection_file",
+        help="serve on this connection file (what Jupyter passes)",
+    )
     p.add_argument("--all", action="store_true", help="stop every kernel (stop)")
     p.add_argument("--user", action="store_true", help="install for this user (install)")
     p.add_argument("--prefix", help="install under this prefix, e.g. a venv (install)")
@@ -49,8 +54,9 @@ def add_parser(command: object) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Dispatch the kernel action."""
-    action = {"start": _start, "list": _list, "status": _list, "stop": _stop,
-              "install": _install}[args.action]
+    action = {"start": _start, "list": _list, "status": _list, "stop": _stop, "install": _install}[
+        args.action
+    ]
     return action(args)
 
 
@@ -61,28 +67,40 @@ def _start(args: argparse.Namespace) -> int:
         from kernel_core.kernel.main import run_kernel
 
         return run_kernel(
-            config, connection_file=Path(args.connection_file) if args.connection_file else None,
-            name=args.name, transport=transport, ip=args.ip, foreground=args.foreground,
+            config,
+            connection_file=Path(args.connection_file) if args.connection_file else None,
+            name=args.name,
+            transport=transport,
+            ip=args.ip,
+            foreground=args.foreground,
         )
     before = {k.connection_file for k in known_kernels()}
     command = [sys.executable, "-m", "llmspell_tui", "kernel", "start", "--foreground"]
-    for flag, value in (("--transport", transport), ("--ip", args.ip), ("--name", args.name),
-                        ("--config", getattr(args, "config", None)),
-                        ("--profile", getattr(args, "profile", None))):
+    for flag, value in (
+        ("--transport", transport),
+        ("--ip", args.ip),
+        ("--name", args.name),
+        ("--config", getattr(args, "config", None)),
+        ("--profile", getattr(args, "profile", None)),
+    ):
         if value:
             command += [flag, value]
     log_path = kernels_dir() / f"kernel-start-{os.getpid()}.out"
     with open(log_path, "wb") as out:
-        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
+        )
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             text = log_path.read_text(errors="replace").strip()
             log_path.unlink(missing_ok=True)
             raise LlmspellError(f"the kernel exited at start (status {proc.returncode}): {text}")
-        new = [k for k in known_kernels() if k.connection_file not in before
-               and k.info is not None and k.info.pid == proc.pid]
+        new = [
+            k
+            for k in known_kernels()
+            if k.connection_file not in before and k.info is not None and k.info.pid == proc.pid
+        ]
         if new and _answers(new[0].connection_file):
             kernel = new[0]
             log_path.unlink(missing_ok=True)
@@ -103,7 +121,7 @@ def _answers(connection_file: Path, timeout: float = 2.0) -> bool:
 
     try:
         return asyncio.run(probe())
-    except Exception:
+    except Exception:  # noqa: BLE001 - best effort: a probe or a completion may fail
         return False
 
 
@@ -118,7 +136,7 @@ async def _describe(path: Path) -> dict[str, object] | None:
         info = await client.kernel_info(timeout=1.5)
         details = info.get("llmspell")
         return details if isinstance(details, dict) else {}
-    except Exception:
+    except Exception:  # noqa: BLE001 - best effort: a probe or a completion may fail
         return None
     finally:
         await client.close()
@@ -130,33 +148,45 @@ def _list(args: argparse.Namespace) -> int:
         details = asyncio.run(_describe(kernel.connection_file)) if kernel.pid_alive() else None
         if details is None:
             remove_stale(kernel)
-            print(f"removed stale connection file {kernel.connection_file} "
-                  f"({'process gone' if not kernel.pid_alive() else 'no answer'})", file=sys.stderr)
+            print(
+                f"removed stale connection file {kernel.connection_file} "
+                f"({'process gone' if not kernel.pid_alive() else 'no answer'})",
+                file=sys.stderr,
+            )
             continue
-        if args.target and args.target not in (kernel.kernel_id, kernel.name) \
-                and not kernel.kernel_id.startswith(args.target):
+        if (
+            args.target
+            and args.target not in (kernel.kernel_id, kernel.name)
+            and not kernel.kernel_id.startswith(args.target)
+        ):
             continue
-        rows.append({
-            "id": kernel.kernel_id,
-            "name": details.get("name", kernel.name),
-            "pid": details.get("pid"),
-            "started": details.get("started"),
-            "transport": details.get("transport"),
-            "clients": details.get("clients"),
-            "state": details.get("state"),
-            "connection_file": str(kernel.connection_file),
-        })
+        rows.append(
+            {
+                "id": kernel.kernel_id,
+                "name": details.get("name", kernel.name),
+                "pid": details.get("pid"),
+                "started": details.get("started"),
+                "transport": details.get("transport"),
+                "clients": details.get("clients"),
+                "state": details.get("state"),
+                "connection_file": str(kernel.connection_file),
+            }
+        )
     if args.output in ("json", "pretty"):
         print(json.dumps(rows, indent=2 if args.output == "pretty" else None))
         return 0
     if not rows:
         print("no running kernels (start one with 'llmspell kernel start')")
         return 0
-    print(f"{'ID':<10} {'NAME':<14} {'PID':>7} {'STARTED':<19} {'TRANSPORT':<9} {'CLIENTS':>7} STATE")
+    print(
+        f"{'ID':<10} {'NAME':<14} {'PID':>7} {'STARTED':<19} {'TRANSPORT':<9} {'CLIENTS':>7} STATE"
+    )
     for row in rows:
         started = datetime.fromtimestamp(float(row["started"] or 0)).strftime("%Y-%m-%d %H:%M:%S")  # type: ignore[arg-type]
-        print(f"{str(row['id'])[:8]:<10} {str(row['name'])[:14]:<14} {row['pid']!s:>7} "
-              f"{started:<19} {row['transport']!s:<9} {row['clients']!s:>7} {row['state']}")
+        print(
+            f"{str(row['id'])[:8]:<10} {str(row['name'])[:14]:<14} {row['pid']!s:>7} "
+            f"{started:<19} {row['transport']!s:<9} {row['clients']!s:>7} {row['state']}"
+        )
     return 0
 
 
@@ -194,8 +224,16 @@ def _stop(args: argparse.Namespace) -> int:
 
 def _install(args: argparse.Namespace) -> int:
     spec = {
-        "argv": [sys.executable, "-m", "llmspell_tui", "kernel", "start", "--foreground",
-                 "-f", "{connection_file}"],
+        "argv": [
+            sys.executable,
+            "-m",
+            "llmspell_tui",
+            "kernel",
+            "start",
+            "--foreground",
+            "-f",
+            "{connection_file}",
+        ],
         "display_name": "LLMSpell (Lua 5.4)",
         "language": "lua",
         "interrupt_mode": "message",

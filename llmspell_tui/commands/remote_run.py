@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from kernel_core.client import KernelClient
-from kernel_core.protocol.wire import Message
 from kernel_core.kernel.registry import resolve_kernel
+from kernel_core.protocol.wire import Message
 
 
 def run_on_kernel(args: argparse.Namespace) -> int:
@@ -40,19 +40,28 @@ async def _run(args: argparse.Namespace, connection_file: Path) -> int:
         loop = asyncio.get_running_loop()
         interrupted = False
 
+        pending: set[asyncio.Task[None]] = set()
+
         def on_sigint() -> None:
             nonlocal interrupted
             interrupted = True
-            loop.create_task(client.interrupt())
+            task = loop.create_task(client.interrupt())
+            pending.add(task)
+            task.add_done_callback(pending.discard)
 
         import signal
 
         loop.add_signal_handler(signal.SIGINT, on_sigint)
         if args.command == "run":
             reply = await client.execute(
-                "", on_message=_show, msg_type="llmspell_run_request",
-                content={"path": str(Path(args.script).resolve()), "args": args.script_args,
-                         "allow_stdin": True},
+                "",
+                on_message=_show,
+                msg_type="llmspell_run_request",
+                content={
+                    "path": str(Path(args.script).resolve()),
+                    "args": args.script_args,
+                    "allow_stdin": True,
+                },
             )
             status = reply.content.get("status")
             code = int(reply.content.get("exit_code", 0 if status == "ok" else 1))

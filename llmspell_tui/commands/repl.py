@@ -20,10 +20,19 @@ Meta commands: .help .kernels .info .interrupt .restart .clear .exit
 def add_parser(command: object) -> None:
     """Register ``repl`` with the CLI."""
     p = command("repl", "interactive Lua REPL on a kernel", EPILOG, "repl")  # type: ignore[operator]
-    p.add_argument("--attach", "--connect", dest="attach", metavar="KERNEL", nargs="?",
-                   const="", help="attach to a running kernel (id, name or connection file)")
+    p.add_argument(
+        "--attach",
+        "--connect",
+        dest="attach",
+        metavar="KERNEL",
+        nargs="?",
+        const="",
+        help="attach to a running kernel (id, name or connection file)",
+    )
     p.add_argument("--engine", default="lua", help="script engine; only 'lua' is supported")
-    p.add_argument("--history", metavar="FILE", help="accepted for compatibility (history lives in the kernel)")
+    p.add_argument(
+        "--history", metavar="FILE", help="accepted for compatibility (history lives in the kernel)"
+    )
 
 
 def main(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import zmq
 import zmq.asyncio
@@ -107,7 +107,7 @@ class KernelClient:
         self._ctx.destroy(linger=0)
         self._started = False
 
-    async def __aenter__(self) -> KernelClient:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -229,19 +229,29 @@ class KernelClient:
         """
         await self.start()
         idle = asyncio.get_running_loop().create_future()
-        msg = self.session.message(msg_type, content or {
-            "code": code, "silent": silent, "store_history": store_history,
-            "user_expressions": {}, "allow_stdin": allow_stdin and self.on_input is not None,
-            "stop_on_error": True,
-        })
+        msg = self.session.message(
+            msg_type,
+            content
+            or {
+                "code": code,
+                "silent": silent,
+                "store_history": store_history,
+                "user_expressions": {},
+                "allow_stdin": allow_stdin and self.on_input is not None,
+                "stop_on_error": True,
+            },
+        )
 
         def listener(m: Message) -> None:
             if m.parent_header.get("msg_id") != msg.msg_id:
                 return
             if on_message is not None:
                 on_message(m)
-            if (m.msg_type == "status" and m.content.get("execution_state") == "idle"
-                    and not idle.done()):
+            if (
+                m.msg_type == "status"
+                and m.content.get("execution_state") == "idle"
+                and not idle.done()
+            ):
                 idle.set_result(None)
 
         remove = self.add_listener(listener)
@@ -262,8 +272,7 @@ class KernelClient:
 
     async def shutdown(self, restart: bool = False) -> None:
         """Ask the kernel to shut down (or restart in place)."""
-        await self.request("shutdown_request", {"restart": restart}, channel="control",
-                           timeout=10)
+        await self.request("shutdown_request", {"restart": restart}, channel="control", timeout=10)
 
     async def heartbeat(self, timeout: float = 1.0) -> bool:
         """Whether the kernel answers a heartbeat ping in time."""

@@ -19,7 +19,7 @@ def murmur2(data: bytes, seed: int = HASH_SEED) -> int:
     h = (seed ^ length) & 0xFFFFFFFF
     i = 0
     while length - i >= 4:
-        k = int.from_bytes(data[i:i + 4], "little")
+        k = int.from_bytes(data[i : i + 4], "little")
         k = (k * m) & 0xFFFFFFFF
         k ^= k >> r
         k = (k * m) & 0xFFFFFFFF
@@ -147,7 +147,8 @@ def is_complete(code: str, compile_error: str | None) -> tuple[str, str]:
         depth = block_depths(tokens)[-1] if tokens else 0
         brackets = sum(
             1 if t.text in "({[" else -1 if t.text in ")}]" else 0
-            for t in tokens if t.kind == "symbol" and len(t.text) == 1
+            for t in tokens
+            if t.kind == "symbol" and len(t.text) == 1
         )
         return "incomplete", "  " * max(depth + max(brackets, 0), 1)
     return "invalid", ""

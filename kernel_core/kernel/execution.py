@@ -34,17 +34,17 @@ class ExecutionThread:
         self._cell_files = cell_files
         self._jobs: queue.Queue[tuple[Job, concurrent.futures.Future[Any]] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._main, name="llmspell-execution", daemon=True)
-        self._ready = threading.Event()
-        self._startup_error: BaseException | None = None
+        # Resolves once the Lua world exists (or with what prevented it). Jobs submitted
+        # before then wait in the queue, so the protocol can be served while Lua starts.
+        self.ready: concurrent.futures.Future[None] = concurrent.futures.Future()
         self.executor: CellExecutor | None = None
         self.busy = False
 
-    def start(self) -> None:
-        """Start the thread and wait until the Lua world is ready."""
+    def start(self, *, wait: bool = True) -> None:
+        """Start the thread; with ``wait``, return once the Lua world is ready."""
         self._thread.start()
-        self._ready.wait()
-        if self._startup_error is not None:
-            raise self._startup_error
+        if wait:
+            self.ready.result()
 
     def submit(self, job: Callable[[CellExecutor], T]) -> concurrent.futures.Future[T]:
         """Queue a job; its future resolves with the job's result or exception."""
@@ -68,16 +68,20 @@ class ExecutionThread:
             self.executor = CellExecutor(self._config, self._sink, self._cell_files)
         except BaseException as exc:
             log.exception("could not create the Lua runtime")
-            self._startup_error = exc
-            self._ready.set()
-            return
-        self._ready.set()
+            self.ready.set_exception(exc)
+        else:
+            self.ready.set_result(None)
         while True:
             item = self._jobs.get()
             if item is None:
                 break
             job, future = item
             if not future.set_running_or_notify_cancel():
+                continue
+            if self.executor is None:  # the world never started: every job fails with why
+                startup_error = self.ready.exception()
+                assert startup_error is not None
+                future.set_exception(startup_error)
                 continue
             self.busy = True
             try:
@@ -87,4 +91,5 @@ class ExecutionThread:
                 future.set_exception(exc)
             finally:
                 self.busy = False
-        self.executor.close()
+        if self.executor is not None:
+            self.executor.close()

@@ -23,9 +23,7 @@ from kernel_core.runtime.script_runtime import (
 
 log = logging.getLogger(__name__)
 
-_COMPLETION_CONTEXT = re.compile(
-    r"(?P<base>(?:[A-Za-z_]\w*\s*[.:]\s*)*)(?P<prefix>[A-Za-z_]\w*)?$"
-)
+_COMPLETION_CONTEXT = re.compile(r"(?P<base>(?:[A-Za-z_]\w*\s*[.:]\s*)*)(?P<prefix>[A-Za-z_]\w*)?$")
 _NAME_AT = re.compile(r"[A-Za-z_][\w.:]*")
 
 ENAMES = {
@@ -182,8 +180,9 @@ class CellExecutor:
             failure.message = failure.message.replace(m.group(0), f"(local '{m.group(1)}')")
             from kernel_core.devex.error_patterns import suggest
 
-            failure.suggestion = suggest(failure.bare_message, source_line=failure.line_text,
-                                         names=None)
+            failure.suggestion = suggest(
+                failure.bare_message, source_line=failure.line_text, names=None
+            )
 
     # ------------------------------------------------------------------ introspection
 
@@ -192,7 +191,9 @@ class CellExecutor:
         fn, failure = self.runtime.compile("return " + code, "=(is_complete)")
         if fn is None:
             fn, failure = self.runtime.compile(plan_cell(code).statements, "=(is_complete)")
-        status, indent = is_complete(code, None if fn is not None else (failure.message if failure else ""))
+        status, indent = is_complete(
+            code, None if fn is not None else (failure.message if failure else "")
+        )
         reply = {"status": status}
         if status == "incomplete":
             reply["indent"] = indent
@@ -226,8 +227,7 @@ class CellExecutor:
             "cursor_end": cursor_pos,
             "metadata": {
                 "_jupyter_types_experimental": [
-                    {"text": c[0], "type": c[1], "start": start, "end": cursor_pos}
-                    for c in matches
+                    {"text": c[0], "type": c[1], "start": start, "end": cursor_pos} for c in matches
                 ]
             },
         }
@@ -259,8 +259,9 @@ class CellExecutor:
             else:
                 lines.append("built-in function")
         else:
-            lines.append(self.render(value) if detail_level or kind != "table" else
-                         self.render(value)[:2000])
+            lines.append(
+                self.render(value) if detail_level or kind != "table" else self.render(value)[:2000]
+            )
         text = "\n".join(lines)
         return {"status": "ok", "found": True, "data": {"text/plain": text}, "metadata": {}}
 

@@ -92,8 +92,9 @@ class KernelSink:
 
         def send() -> None:
             self.flush()
-            self._service.publish("display_data", {"data": bundle, "metadata": {}, "transient": {}},
-                                  parent)
+            self._service.publish(
+                "display_data", {"data": bundle, "metadata": {}, "transient": {}}, parent
+            )
 
         loop.call_soon_threadsafe(send)
 

@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from kernel_core.config import Config
@@ -38,7 +39,9 @@ def _free_tcp_ports(ip: str, count: int) -> list[int]:
             s.close()
 
 
-def new_connection(config: Config, kernel_id: str, transport: str | None, ip: str | None) -> ConnectionInfo:
+def new_connection(
+    config: Config, kernel_id: str, transport: str | None, ip: str | None
+) -> ConnectionInfo:
     """Connection details for a new kernel (ipc sockets in the runtime dir, or tcp ports)."""
     transport = transport or config.get("kernel", "transport")
     if transport == "ipc":
@@ -48,8 +51,13 @@ def new_connection(config: Config, kernel_id: str, transport: str | None, ip: st
         base = ip or config.get("kernel", "ip")
         ports = _free_tcp_ports(base, 5)
     return ConnectionInfo(
-        transport=transport, ip=base, shell_port=ports[0], iopub_port=ports[1],
-        stdin_port=ports[2], control_port=ports[3], hb_port=ports[4],
+        transport=transport,
+        ip=base,
+        shell_port=ports[0],
+        iopub_port=ports[1],
+        stdin_port=ports[2],
+        control_port=ports[3],
+        hb_port=ports[4],
         key=new_key().decode(),
     )
 
@@ -83,31 +91,37 @@ def run_kernel(
         assert connection_file is not None
         connection = read_connection_file(connection_file)
         stem = connection_file.stem
-        kernel_id = stem[len("kernel-"):] if stem.startswith("kernel-") else stem
+        kernel_id = stem.removeprefix("kernel-")
     else:
         connection = new_connection(config, kernel_id, transport, ip)
         connection_file = connection_file or kernels_dir() / f"kernel-{kernel_id}.json"
-        connection.write(connection_file)
     name = name or f"lua-{kernel_id[:4]}"
     log_file = kernels_dir() / f"kernel-{kernel_id}.log"
     _setup_logging(log_file, foreground)
     info = KernelInfoFile(
-        kernel_id=kernel_id, name=name, pid=os.getpid(), started=time.time(),
-        transport=connection.transport, connection_file=str(connection_file),
+        kernel_id=kernel_id,
+        name=name,
+        pid=os.getpid(),
+        started=time.time(),
+        transport=connection.transport,
+        connection_file=str(connection_file),
         log_file=str(log_file),
     )
-    if not managed:
-        info.write()
+    published = connection_file
+
+    def publish_files() -> None:
+        # Written once the sockets are bound, sidecar first: whoever finds the connection
+        # file can connect at once and learn the pid.
+        if not managed:
+            published.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            info.write()
+            connection.write(published)
+
     log.info("kernel %s (%s) starting, connection file %s", kernel_id, name, connection_file)
+    service = KernelService(config, connection, kernel_id=kernel_id, name=name, managed=managed)
     try:
-        while True:
-            service = KernelService(config, connection, kernel_id=kernel_id, name=name,
-                                    managed=managed)
-            restart = asyncio.run(_serve(service))
-            if not restart:
-                break
+        if asyncio.run(_serve(service, publish_files)):
             log.info("restart requested: exiting so the manager can start a new process")
-            break
     finally:
         if not managed:
             with contextlib.suppress(OSError):
@@ -127,10 +141,10 @@ def run_kernel(
     return 0
 
 
-async def _serve(service: KernelService) -> bool:
+async def _serve(service: KernelService, on_bound: Callable[[], None]) -> bool:
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, service.request_shutdown)
     loop.add_signal_handler(
         signal.SIGINT, lambda: service.engine.interrupt() if service.engine else None
     )
-    return await service.serve()
+    return await service.serve(on_bound)

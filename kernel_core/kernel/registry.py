@@ -51,8 +51,9 @@ def known_kernels() -> list[KnownKernel]:
     """Every connection file in the runtime dir, newest first."""
     files = [p for p in kernels_dir().glob("kernel-*.json") if not p.name.endswith(".info.json")]
     kernels = [KnownKernel(p, KernelInfoFile.read(p)) for p in files]
-    kernels.sort(key=lambda k: k.info.started if k.info else k.connection_file.stat().st_mtime,
-                 reverse=True)
+    kernels.sort(
+        key=lambda k: k.info.started if k.info else k.connection_file.stat().st_mtime, reverse=True
+    )
     return kernels
 
 
@@ -86,7 +87,7 @@ def resolve_kernel(spec: str | None) -> Path:
         raise KernelNotFound("no running kernel; start one with 'llmspell kernel start'")
     if spec is None:
         return live[0].connection_file
-    matches = [k for k in live if k.kernel_id == spec or k.name == spec]
+    matches = [k for k in live if spec in (k.kernel_id, k.name)]
     if not matches:
         matches = [k for k in live if k.kernel_id.startswith(spec)]
     if len(matches) == 1:

@@ -94,6 +94,7 @@ class KernelService:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.sink: KernelSink | None = None
         self.engine: ExecutionThread | None = None
+        self._startup_error: BaseException | None = None
         self.shell_handlers: dict[str, Handler] = {
             "kernel_info_request": self.kernel_info_request,
             "execute_request": self.execute_request,
@@ -115,8 +116,14 @@ class KernelService:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def serve(self) -> bool:
-        """Bind, serve until shutdown; returns True if a restart was requested."""
+    async def serve(self, on_bound: Callable[[], None] | None = None) -> bool:
+        """Bind, serve until shutdown; returns True if a restart was requested.
+
+        ``on_bound`` runs once every socket is bound (that is when the connection file may
+        appear: a client connecting earlier would wait for ZeroMQ's 100 ms reconnect).
+        The protocol is served while the Lua world is still being built; requests that need
+        Lua wait for it, and a world that cannot start ends the kernel with its error.
+        """
         self.loop = asyncio.get_running_loop()
         ctx = zmq.asyncio.Context()
         self._ctx = ctx
@@ -135,8 +142,11 @@ class KernelService:
         self._hb_thread.start()
         self.sink = KernelSink(self)
         self._start_engine()
+        if on_bound is not None:
+            on_bound()
         self.state = "idle"
         tasks = [
+            asyncio.create_task(self._watch_startup()),
             asyncio.create_task(self._receive_loop(self.shell, "shell")),
             asyncio.create_task(self._receive_loop(self.control, "control")),
             asyncio.create_task(self._receive_loop(self.stdin, "stdin")),
@@ -159,6 +169,8 @@ class KernelService:
             ctx.term()
             hb_ctx.destroy(linger=0)
             self.history.close()
+        if self._startup_error is not None:
+            raise self._startup_error
         return self._restart_requested
 
     def _bind(self, ctx: zmq.asyncio.Context, kind: int, channel: str) -> zmq.asyncio.Socket:
@@ -173,7 +185,16 @@ class KernelService:
     def _start_engine(self) -> None:
         assert self.sink is not None
         self.engine = ExecutionThread(self.config, self.sink, self.cell_files)
-        self.engine.start()
+        self.engine.start(wait=False)
+
+    async def _watch_startup(self) -> None:
+        assert self.engine is not None
+        try:
+            await asyncio.wrap_future(self.engine.ready)
+        except Exception as exc:  # noqa: BLE001 - the dispatch boundary
+            log.error("the Lua world did not start: %s", exc)
+            self._startup_error = exc
+            self._shutdown.set()
 
     def request_shutdown(self) -> None:
         """Stop serving (thread-safe)."""
@@ -194,9 +215,8 @@ class KernelService:
                 await self._shell_queue.put(msg)
             elif channel == "control":
                 await self._dispatch(msg, self.control_handlers, self.control)
-            else:
-                if self.sink is not None:
-                    self.sink.receive_stdin(msg)
+            elif self.sink is not None:
+                self.sink.receive_stdin(msg)
 
     def _decode(self, frames: list[bytes], channel: str) -> Message | None:
         size = sum(len(f) for f in frames)
@@ -207,7 +227,9 @@ class KernelService:
                 self.stats.bad_signatures += 1
                 audit.warning(
                     "dropped a message with a bad signature on %s (%d frames, %d bytes)",
-                    channel, len(frames), size,
+                    channel,
+                    len(frames),
+                    size,
                 )
             else:
                 self.stats.malformed += 1
@@ -244,7 +266,8 @@ class KernelService:
             log.warning("unknown message type %r", msg.msg_type)
             if msg.msg_type.endswith("_request"):
                 self._reply_error(
-                    msg, sock,
+                    msg,
+                    sock,
                     ProtocolError(f"unknown message type '{msg.msg_type}'"),
                     ename="UnknownMessageType",
                 )
@@ -256,8 +279,9 @@ class KernelService:
             self._reply_error(msg, sock, exc)
         except Exception as exc:
             log.exception("handler for %s failed", msg.msg_type)
-            self._reply_error(msg, sock, ProtocolError(f"{type(exc).__name__}: {exc}"),
-                              ename="InternalError")
+            self._reply_error(
+                msg, sock, ProtocolError(f"{type(exc).__name__}: {exc}"), ename="InternalError"
+            )
 
     # ------------------------------------------------------------------ sending
 
@@ -288,12 +312,17 @@ class KernelService:
         if not reply_type.endswith("_reply"):
             reply_type = "error_reply"
         self.publish("status", {"execution_state": "busy"}, msg)
-        self.reply(sock, msg, reply_type, {
-            "status": "error",
-            "ename": ename or exc.ENAME,
-            "evalue": str(exc),
-            "traceback": [str(exc)],
-        })
+        self.reply(
+            sock,
+            msg,
+            reply_type,
+            {
+                "status": "error",
+                "ename": ename or exc.ENAME,
+                "evalue": str(exc),
+                "traceback": [str(exc)],
+            },
+        )
         self.publish("status", {"execution_state": "idle"}, msg)
 
     async def _busy(self, msg: Message, work: Callable[[], Awaitable[None]]) -> None:
@@ -338,7 +367,7 @@ class KernelService:
                 "started": self.started,
                 "transport": self.connection.transport,
                 "clients": max(self._subscribers, 0),
-                "state": "busy" if self.engine is not None and self.engine.busy else "idle",
+                "state": self._engine_state(),
                 "execution_count": self.execution_count,
                 "bad_signatures": self.stats.bad_signatures,
                 "malformed_messages": self.stats.malformed,
@@ -346,6 +375,11 @@ class KernelService:
                 "cell_file_prefix": self.cell_files.prefix,
             },
         }
+
+    def _engine_state(self) -> str:
+        if self.engine is None or not self.engine.ready.done():
+            return "starting"
+        return "busy" if self.engine.busy else "idle"
 
     async def execute_request(self, msg: Message) -> None:
         content = msg.content
@@ -369,20 +403,24 @@ class KernelService:
             self.sink.begin(msg, allow_stdin=allow_stdin)
             try:
                 outcome: ExecuteOutcome = await self.run_job(
-                    lambda ex: ex.execute(code, count, {str(k): str(v) for k, v in user_expressions.items()})
+                    lambda ex: ex.execute(
+                        code, count, {str(k): str(v) for k, v in user_expressions.items()}
+                    )
                 )
             finally:
                 self.sink.end()
-            if store_history:
-                self.history.store(count, code)
             reply: dict[str, Any] = {"status": outcome.status, "execution_count": count}
             if outcome.status == "ok":
                 if outcome.result_text is not None and not silent:
-                    self.publish("execute_result", {
-                        "execution_count": count,
-                        "data": {"text/plain": outcome.result_text},
-                        "metadata": {},
-                    }, msg)
+                    self.publish(
+                        "execute_result",
+                        {
+                            "execution_count": count,
+                            "data": {"text/plain": outcome.result_text},
+                            "metadata": {},
+                        },
+                        msg,
+                    )
                 reply.update(payload=[], user_expressions=outcome.user_expressions)
             else:
                 assert outcome.error is not None
@@ -395,6 +433,10 @@ class KernelService:
                     "suggestion": outcome.error.get("suggestion"),
                 }
             self.reply(sock, msg, "execute_reply", reply)
+            # After the reply (it is not part of the round trip) and before the next shell
+            # request (the queue is served one at a time), so history_request sees it.
+            if store_history:
+                self.history.store(count, code)
             if outcome.status == "error" and stop_on_error:
                 self._abort_queued_executes()
 
@@ -407,9 +449,15 @@ class KernelService:
             queued = self._shell_queue.get_nowait()
             if queued.msg_type == "execute_request":
                 self.publish("status", {"execution_state": "busy"}, queued)
-                self.reply(self.shell, queued, "execute_reply", {
-                    "status": "aborted", "execution_count": self.execution_count,
-                })
+                self.reply(
+                    self.shell,
+                    queued,
+                    "execute_reply",
+                    {
+                        "status": "aborted",
+                        "execution_count": self.execution_count,
+                    },
+                )
                 self.publish("status", {"execution_state": "idle"}, queued)
             else:
                 kept.append(queued)
@@ -436,7 +484,9 @@ class KernelService:
             reply: dict[str, Any] = {"status": outcome.status, "exit_code": outcome.exit_code}
             if outcome.error:
                 reply.update({k: outcome.error[k] for k in ("ename", "evalue", "traceback")})
-                self.publish("error", {k: outcome.error[k] for k in ("ename", "evalue", "traceback")}, msg)
+                self.publish(
+                    "error", {k: outcome.error[k] for k in ("ename", "evalue", "traceback")}, msg
+                )
             self.reply(sock, msg, "llmspell_run_reply", reply)
 
         await self._busy(msg, work)
@@ -485,7 +535,8 @@ class KernelService:
             elif access == "range":
                 stop = content.get("stop")
                 entries = self.history.range(
-                    int(content.get("session") or 0), int(content.get("start") or 0),
+                    int(content.get("session") or 0),
+                    int(content.get("start") or 0),
                     int(stop) if stop is not None else None,
                 )
             elif access == "search":
@@ -501,7 +552,8 @@ class KernelService:
                 )
             history: list[Any] = (
                 [[s, li, [src, None]] for s, li, src in entries]
-                if content.get("output") else [list(e) for e in entries]
+                if content.get("output")
+                else [list(e) for e in entries]
             )
             self.reply(sock, msg, "history_reply", {"status": "ok", "history": history})
 
@@ -539,6 +591,8 @@ class KernelService:
             await asyncio.to_thread(self.engine.stop)
         self.execution_count = 0
         self._start_engine()
+        assert self.engine is not None
+        await asyncio.wrap_future(self.engine.ready)
         self.publish("status", {"execution_state": "starting"}, msg)
         self.publish("status", {"execution_state": "idle"}, msg)
 
@@ -552,8 +606,9 @@ class KernelService:
                 continue
             if frame[0] == 1:
                 self._subscribers += 1
-                self.publish("iopub_welcome", {"subscription": frame[1:].decode(errors="replace")},
-                             None)
+                self.publish(
+                    "iopub_welcome", {"subscription": frame[1:].decode(errors="replace")}, None
+                )
             elif frame[0] == 0:
                 self._subscribers -= 1
 

@@ -120,7 +120,7 @@ class Session:
         except ValueError:
             raise MalformedMessage("no <IDS|MSG> delimiter in the message frames") from None
         identities = frames[:split]
-        rest = frames[split + 1:]
+        rest = frames[split + 1 :]
         if len(rest) < 5:
             raise MalformedMessage(
                 f"a message needs signature + 4 JSON frames after the delimiter, got {len(rest)}"
@@ -134,8 +134,12 @@ class Session:
             header, parent, metadata, content = (orjson.loads(f) for f in json_frames)
         except orjson.JSONDecodeError as exc:
             raise MalformedMessage(f"a JSON frame is not valid JSON: {exc}") from None
-        for name, value in (("header", header), ("parent_header", parent),
-                            ("metadata", metadata), ("content", content)):
+        for name, value in (
+            ("header", header),
+            ("parent_header", parent),
+            ("metadata", metadata),
+            ("content", content),
+        ):
             if not isinstance(value, dict):
                 raise MalformedMessage(f"{name} must be a JSON object")
         if not isinstance(header.get("msg_type"), str) or not header.get("msg_type"):

@@ -65,7 +65,9 @@ class KernelCompleter(Completer):
     def __init__(self, client: KernelClient) -> None:
         self.client = client
 
-    def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterable[Completion]:
+    def get_completions(
+        self, document: Document, complete_event: CompleteEvent
+    ) -> Iterable[Completion]:
         return []
 
     async def get_completions_async(
@@ -73,18 +75,24 @@ class KernelCompleter(Completer):
     ) -> AsyncGenerator[Completion, None]:
         try:
             reply = await self.client.request(
-                "complete_request", {"code": document.text, "cursor_pos": document.cursor_position},
+                "complete_request",
+                {"code": document.text, "cursor_pos": document.cursor_position},
                 timeout=2,
             )
-        except Exception:
+        except Exception:  # noqa: BLE001 - best effort: a probe or a completion may fail
             return
         content = reply.content
         start = int(content.get("cursor_start", document.cursor_position))
-        types = {t["text"]: t.get("type", "") for t in
-                 content.get("metadata", {}).get("_jupyter_types_experimental", [])}
+        types = {
+            t["text"]: t.get("type", "")
+            for t in content.get("metadata", {}).get("_jupyter_types_experimental", [])
+        }
         for match in content.get("matches", []):
-            yield Completion(str(match), start_position=start - document.cursor_position,
-                             display_meta=types.get(match, ""))
+            yield Completion(
+                str(match),
+                start_position=start - document.cursor_position,
+                display_meta=types.get(match, ""),
+            )
 
 
 def _print_message(msg: Message) -> None:
@@ -112,9 +120,12 @@ async def _start_kernel(args: argparse.Namespace) -> tuple[Path, Any]:
         value = getattr(args, flag, None)
         if value:
             command += [f"--{flag}", value]
-    log = open(kernels_dir() / "repl-kernel.out", "ab")  # noqa: SIM115 - lives as long as the kernel
+    log = open(kernels_dir() / "repl-kernel.out", "ab")  # noqa: SIM115, ASYNC230 - lives as long as the kernel
     proc = await asyncio.create_subprocess_exec(
-        *command, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
+        *command,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
         start_new_session=True,
     )
     for _ in range(300):
@@ -157,7 +168,7 @@ async def _repl(args: argparse.Namespace) -> int:
                     reply = await client.request("is_complete_request", {"code": text}, timeout=2)
                     status = reply.content.get("status")
                     indent = str(reply.content.get("indent", ""))
-                except Exception:
+                except Exception:  # noqa: BLE001 - best effort: a probe or a completion may fail
                     status, indent = "complete", ""
                 if status == "incomplete":
                     buffer.insert_text("\n" + indent)
@@ -167,10 +178,15 @@ async def _repl(args: argparse.Namespace) -> int:
             event.app.create_background_task(check())
 
         session: PromptSession[str] = PromptSession(
-            history=history, completer=KernelCompleter(client), lexer=PygmentsLexer(LuaLexer),
-            key_bindings=bindings, multiline=True, complete_while_typing=False,
+            history=history,
+            completer=KernelCompleter(client),
+            lexer=PygmentsLexer(LuaLexer),
+            key_bindings=bindings,
+            multiline=True,
+            complete_while_typing=False,
             enable_history_search=False,
         )
+
         async def answer(prompt: str, password: bool) -> str:
             return await session.prompt_async(prompt, is_password=password)
 
@@ -222,7 +238,7 @@ async def _repl(args: argparse.Namespace) -> int:
 
 async def _meta(command: str, client: KernelClient) -> bool:
     """Run a meta command; True means leave."""
-    name = command.split()[0]
+    name = command.split(maxsplit=1)[0]
     if name in (".exit", ".quit"):
         return True
     if name == ".help":

@@ -6,7 +6,6 @@ unknown key or bad value is a ConfigError naming the file, the key and the neare
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
 from collections.abc import Mapping
@@ -66,6 +65,8 @@ class Config:
 
 
 def _nearest(name: str, candidates: list[str]) -> str:
+    import difflib  # only errors need it; keep `llmspell run` start-up lean
+
     match = difflib.get_close_matches(name, candidates, n=1, cutoff=0.5)
     return f"; did you mean '{match[0]}'?" if match else ""
 

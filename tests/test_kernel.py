@@ -150,6 +150,14 @@ def test_interrupt_stops_a_tight_loop_and_the_kernel_stays_usable(kernel: Kernel
     assert outputs(run_cell(client, "40 + 2")[1]) == [("execute_result", {"text/plain": "42"})]
 
 
+def test_interrupting_an_idle_kernel_does_not_break_the_next_cell(kernel: Kernel) -> None:
+    km, client = kernel
+    km.interrupt_kernel()
+    time.sleep(0.2)
+    client.complete("pri", reply=True, timeout=10)
+    assert outputs(run_cell(client, "6 * 7")[1]) == [("execute_result", {"text/plain": "42"})]
+
+
 def test_io_read_asks_the_client_for_input(kernel: Kernel) -> None:
     _, client = kernel
     answers = []

@@ -53,10 +53,13 @@ class ExecutionThread:
         return future
 
     def interrupt(self) -> None:
-        """Stop whatever Lua is running, at its next instruction (any thread)."""
+        """Stop the running cell or script, at its next instruction (any thread).
+
+        Like Jupyter's interrupt: it applies to what runs now; an idle kernel ignores it.
+        """
         executor = self.executor
         if executor is not None:
-            executor.runtime.request_abort("interrupt", "interrupted by user")
+            executor.interrupt()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Finish queued work, close the runtime and end the thread."""

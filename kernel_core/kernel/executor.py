@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +55,11 @@ class CellExecutor:
         self.cell_files = cell_files
         self.repl = self.runtime.load_lua("kernel_core.kernel", "repl.lua")
         self.cell_numbers: dict[str, int] = {}
+        # True while a cell or script runs: only then does an interrupt apply. An abort
+        # requested at any other time would hit the next Lua call (a completion, the
+        # next cell's compile) as an error outside any protected call.
+        self.running = False
+        self._running_lock = threading.Lock()
         try:
             self.values: Any = self.runtime.load_lua("kernel_core.runtime.lua", "values.lua")
         except FileNotFoundError:
@@ -110,7 +117,7 @@ class CellExecutor:
             if failure.location and failure.location[0] == str(path):
                 failure.line_text = _nth(code, failure.location[1])
             return self._error(RunOutcome("error", failure=failure, exit_code=1), count)
-        outcome = self.runtime.call(fn)
+        outcome = self._interruptible(lambda: self.runtime.call(fn))
         if outcome.status != "ok":
             return self._error(outcome, count)
         result = ExecuteOutcome("ok")
@@ -121,10 +128,26 @@ class CellExecutor:
 
     def run_file(self, path: str, args: list[str]) -> ExecuteOutcome:
         """Run a script file on this kernel (``llmspell run --connect``)."""
-        outcome = self.runtime.run_file(path, args)
+        outcome = self._interruptible(lambda: self.runtime.run_file(path, args))
         if outcome.status == "ok":
             return ExecuteOutcome("ok")
         return self._error(outcome, 0)
+
+    def interrupt(self) -> None:
+        """Stop the running cell or script at its next instruction (any thread)."""
+        with self._running_lock:
+            if self.running:
+                self.runtime.request_abort("interrupt", "interrupted by user")
+
+    def _interruptible(self, run: Callable[[], RunOutcome]) -> RunOutcome:
+        with self._running_lock:
+            self.running = True
+        try:
+            return run()
+        finally:
+            with self._running_lock:  # an abort that raced with the end of the run is dropped
+                self.running = False
+                self.runtime.cancel_abort()
 
     def render(self, value: Any) -> str:
         """A value as the REPL shows it (strings quoted, tables pretty-printed)."""

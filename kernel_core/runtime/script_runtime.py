@@ -295,6 +295,11 @@ class ScriptRuntime:
             self._pending_abort = (kind, text)
         self._armer.arm()
 
+    def cancel_abort(self) -> None:
+        """Forget an abort that arrived after the script it was meant for ended (any thread)."""
+        with self._abort_lock:
+            self._pending_abort = None
+
     def abort_pending(self) -> bool:
         """Whether an abort was requested and Lua has not yet run to deliver it (any thread).
 

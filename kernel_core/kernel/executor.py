@@ -238,7 +238,10 @@ class CellExecutor:
             if separator == ":":
                 candidates = [c for c in candidates if c[1] == "function"]
         else:
-            names = self.runtime.from_lua(self.repl.visible_names()) or []
+            names = (
+                self.runtime.from_lua(self.repl.visible_names(self.runtime.lazy_globals.names()))
+                or []
+            )
             candidates = [(str(n), "name") for n in names]
             candidates += [(k, "keyword") for k in sorted(KEYWORDS)]
         matches = sorted({c for c in candidates if c[0].startswith(prefix)}, key=lambda c: c[0])

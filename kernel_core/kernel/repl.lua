@@ -34,9 +34,10 @@ function R.resolve(path)
   return value
 end
 
---- Names visible from the REPL: REPL locals and globals.
-function R.visible_names()
+--- Names visible from the REPL: REPL locals and globals (installed or not yet).
+function R.visible_names(lazy_names)
   local out, seen = {}, {}
+  for _, k in ipairs(lazy_names or {}) do out[#out + 1] = k; seen[k] = true end
   for k in pairs(names) do
     if type(k) == "string" then out[#out + 1] = k; seen[k] = true end
   end

@@ -76,7 +76,7 @@ class HookDispatcher(Protocol):
 
 
 class NoHooks:
-    """The dispatcher before the Hook global is installed: nothing is registered."""
+    """The dispatcher before the Hook global is installed: nothing is registered yet."""
 
     def fire(
         self,
@@ -85,5 +85,7 @@ class NoHooks:
         data: dict[str, Any],
         metadata: dict[str, str] | None = None,
     ) -> HookDecision:
-        del point, component, data, metadata
+        del component, data, metadata
+        if point not in HOOK_POINTS:
+            raise ValueError(f"Unknown hook point: {point}")
         return HookDecision()

@@ -158,6 +158,8 @@ class ScriptRuntime:
         self.load_lua("kernel_core.runtime.lua", "sandbox.lua", self.host, self.mux, options)
         from kernel_core.runtime.globals import install_all
 
+        self.installed_globals: set[str] = set()
+        self.lazy_globals: Any = None
         install_all(self)
 
     # ------------------------------------------------------------------ plumbing
@@ -427,6 +429,8 @@ class ScriptRuntime:
               return out
             end"""
         )
+        if self.lazy_globals is not None:
+            self.lazy_globals.materialize_all()  # an error is no hot path: know every name
         data = self.convert.from_lua(collect(self.api.classes), lenient=True)
         names = {k: list(v) if isinstance(v, list) else [] for k, v in data.items()}
         tool_names = self.host.tool_names

@@ -18,6 +18,7 @@ from typing import Any
 
 from kernel_core.errors import ScriptNotFoundError
 from kernel_core.runtime.convert import ConversionError
+from kernel_core.runtime.errors import ScriptError
 from kernel_core.runtime.failure import format_failure
 from kernel_core.runtime.script_runtime import RunOutcome, ScriptContext, ScriptRuntime
 from llmspell_tui.commands.common import config_from_args
@@ -26,11 +27,20 @@ from llmspell_tui.commands.common import config_from_args
 class TerminalSink:
     """Script output straight to this process's stdout/stderr; input from stdin."""
 
+    broken_pipe = False
+
     def write(self, stream: str, text: str) -> None:
         target = sys.stderr if stream == "stderr" else sys.stdout
-        target.write(text)
-        if stream == "stderr" or target.isatty():
-            target.flush()
+        try:
+            target.write(text)
+            if stream == "stderr" or target.isatty():
+                target.flush()
+        except BrokenPipeError:
+            # the reader went away (`llmspell run x.lua | head`): stop the script quietly
+            self.broken_pipe = True
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, target.fileno())
+            raise ScriptError("output closed (broken pipe)") from None
 
     def read_line(self, prompt: str) -> str | None:
         sys.stdout.flush()
@@ -63,6 +73,7 @@ class _Execution:
         self.runtime: ScriptRuntime | None = None
         self.ready = threading.Event()
         self.done = threading.Event()
+        self.interrupt_requested = False  # Ctrl+C before the runtime existed
 
     def run(self) -> None:
         try:
@@ -72,6 +83,8 @@ class _Execution:
             )
             self.runtime = ScriptRuntime(config, self.sink, script=ScriptContext(script))
             self.ready.set()
+            if self.interrupt_requested:
+                self.runtime.request_abort("interrupt", "interrupted by user (Ctrl+C)")
             if script is not None:
                 self.outcome = self.runtime.run_file(script, self.args.script_args)
             else:
@@ -101,18 +114,25 @@ class _Execution:
             self.result_error = f"the script's return value cannot be converted: {exc}"
 
 
-def _wait(execution: _Execution) -> None:
-    """Wait for the run; Ctrl+C interrupts the script, a second Ctrl+C exits."""
+def _install_sigint(execution: _Execution) -> Any:
+    """Ctrl+C interrupts the script (even before it started); a second Ctrl+C exits.
+    Installed before the execution thread starts, so no Ctrl+C falls through the gap."""
     interrupts = 0
 
     def on_sigint(signum: int, frame: Any) -> None:
         nonlocal interrupts
         interrupts += 1
-        if interrupts > 1 or execution.runtime is None:
+        if interrupts > 1:
             os._exit(130)
-        execution.runtime.request_abort("interrupt", "interrupted by user (Ctrl+C)")
+        execution.interrupt_requested = True
+        if execution.runtime is not None:
+            execution.runtime.request_abort("interrupt", "interrupted by user (Ctrl+C)")
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    return signal.signal(signal.SIGINT, on_sigint)
+
+
+def _wait(execution: _Execution, previous: Any) -> None:
+    """Wait for the run to finish, then restore the previous SIGINT handler."""
     try:
         while not execution.done.wait(0.25):
             pass
@@ -141,10 +161,16 @@ def main(args: argparse.Namespace) -> int:
     execution = _Execution(args, sink)
     started = time.perf_counter()
     thread = threading.Thread(target=execution.run, name="llmspell-execution", daemon=True)
+    previous = _install_sigint(execution)
     thread.start()
-    _wait(execution)
+    _wait(execution, previous)
     thread.join()
-    sys.stdout.flush()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        sink.broken_pipe = True
+    if sink.broken_pipe:
+        return 141  # as a shell reports a process ended by SIGPIPE
     if execution.error is not None:
         raise execution.error
     outcome = execution.outcome

@@ -31,7 +31,7 @@ end
 -- ------------------------------------------------------------------ tools for the driver
 
 local function global_tool()
-  local T = rawget(_G, "Tool")
+  local T = _G.Tool
   if type(T) ~= "table" or type(T.execute) ~= "function" then return nil end
   return T
 end
@@ -200,7 +200,7 @@ function Instance:set_state(_)
 end
 
 local function state_store(fname)
-  local State = rawget(_G, "State")
+  local State = _G.State
   if type(State) ~= "table" or type(State.save) ~= "function" then
     error(fname .. " needs the State global, which is not available", 3)
   end

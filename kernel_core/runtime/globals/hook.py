@@ -409,5 +409,5 @@ def install(runtime: ScriptRuntime) -> None:
     )
     dispatcher = LuaHookDispatcher(runtime, lua_side)
     runtime.hooks = dispatcher
-    runtime.api.fire_hook = lua_side.fire_hook
+    runtime.api.fire_hook_impl = lua_side.fire_hook
     runtime.set_global("Hook", lua_side.Hook)

@@ -104,7 +104,7 @@ end
 function Instance:emit(event_name, data)
   local state = self_state("emit", self)
   check("emit", 1, event_name, "string")
-  local Event = rawget(_G, "Event")
+  local Event = _G.Event
   if Event and Event.publish then
     Event.publish(event_name, data == nil and { workflow_id = state.id } or data)
   end

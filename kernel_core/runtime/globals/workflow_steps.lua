@@ -278,7 +278,7 @@ end
 -- ---------------------------------------------------------------- running one step
 
 local function global(name, step)
-  local g = rawget(G, name)
+  local g = G[name] -- (not rawget: globals are installed on first use)
   if g == nil then
     error(format("step '%s' needs the %s global, which is not available", step.name, name), 0)
   end

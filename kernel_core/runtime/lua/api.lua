@@ -55,11 +55,17 @@ function A.class(name, methods)
   return methods
 end
 
---- Fire an LLMSpell hook point from Lua code (Workflow). Replaced by the Hook global;
---- until then nothing is registered and every operation continues.
+--- Fire an LLMSpell hook point from Lua code (Workflow). The Hook global installs the real
+--- dispatcher as `fire_hook_impl`; reading `_G.Hook` installs it on first use. Callers may
+--- keep a reference to this function: it always reaches the current dispatcher.
 --- Returns a decision table {action=, data=, reason=, target=, delay_ms=, max_attempts=}.
-function A.fire_hook(point, component_type, component_name, data)
-  return { action = "continue" }
+function A.fire_hook(...)
+  local impl = A.fire_hook_impl
+  if impl == nil then
+    local _ = _G.Hook -- installs the Hook global, which sets fire_hook_impl
+    impl = A.fire_hook_impl
+  end
+  return impl(...)
 end
 
 function A.table_id(t) return format("%p", t) end

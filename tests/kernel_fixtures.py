@@ -37,10 +37,16 @@ def start_kernel(
     try:
         client.wait_for_ready(timeout=30)
     except RuntimeError:
-        client.stop_channels()
-        km.shutdown_kernel(now=True)
+        stop_kernel(km, client, now=True)
         raise
     return km, client
+
+
+def stop_kernel(km: KernelManager, client: BlockingKernelClient, *, now: bool = False) -> None:
+    """Close the client and shut the kernel down, leaving nothing for the GC to warn about."""
+    client.stop_channels()
+    km.shutdown_kernel(now=now)
+    km.cleanup_resources()
 
 
 @pytest.fixture
@@ -48,9 +54,7 @@ def kernel(tmp_path: Path) -> Iterator[tuple[KernelManager, BlockingKernelClient
     """One kernel and one client; shut down afterwards."""
     km, client = start_kernel({"LLMSPELL_STATE__PATH": str(tmp_path / "state.sqlite3")})
     yield km, client
-    client.stop_channels()
-    km.shutdown_kernel(now=False)
-    km.cleanup_resources()
+    stop_kernel(km, client)
 
 
 def collect(client: BlockingKernelClient, msg_id: str, timeout: float = 20) -> list[dict[str, Any]]:

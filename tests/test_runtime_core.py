@@ -96,6 +96,16 @@ def test_memory_limit_ends_the_script_and_the_runtime_recovers(
     assert world.ok("return #('ok'):rep(10)").value == 20
 
 
+def test_os_execute_returns_what_lua_returns_not_a_raw_wait_status(lua: LuaWorld) -> None:
+    assert lua.ok("return {os.execute('exit 3')}").value == [None, "exit", 3]
+    assert lua.ok("return {os.execute('true')}").value == [True, "exit", 0]
+    assert lua.ok("return {os.execute('exit 255')}").value == [None, "exit", 255]
+    assert lua.ok("return {os.execute('kill -9 $$')}").value == [None, "signal", 9]
+    assert lua.ok("return os.execute()").value is True  # a shell is available
+    message = lua.fails("os.execute({})")
+    assert "bad argument #1 to 'execute' (string expected, got table)" in message
+
+
 def test_restricted_sandbox_refuses_processes_and_names_the_setting(
     make_lua: Callable[..., LuaWorld],
 ) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -92,6 +94,26 @@ def test_two_processes_incrementing_one_key_lose_no_update(tmp_path: Path) -> No
         assert store.get(GLOBAL_SCOPE, "counter") == 600
     finally:
         store.database.close()
+
+
+def test_opening_a_new_state_file_waits_while_another_process_creates_it(
+    tmp_path: Path,
+) -> None:
+    # Two processes starting on a fresh file race to switch it to WAL; SQLite answers the
+    # loser "database is locked" at once, without waiting out the busy timeout.
+    path = tmp_path / "new.sqlite3"
+    creator = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    creator.execute("BEGIN IMMEDIATE")  # still a rollback-journal file: it holds the lock
+    creator.execute("CREATE TABLE creating (x)")
+    release = threading.Timer(0.3, creator.execute, ("COMMIT",))
+    release.start()
+    store = StateStore(Database(str(path)))
+    try:
+        assert store.increment(GLOBAL_SCOPE, "n") == 1
+    finally:
+        release.join()
+        store.database.close()
+        creator.close()
 
 
 def test_state_and_session_globals_do_not_import_sqlite3_until_used() -> None:

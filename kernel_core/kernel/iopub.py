@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
 FLUSH_DELAY = 0.005
 MAX_BUFFER = 64 * 1024
+# A client's stdin socket connects alongside its shell socket: give a just-connected one
+# this long to become reachable before saying it cannot answer.
+STDIN_REACH_TIMEOUT = 1.0
+STDIN_RETRY_DELAY = 0.05
 
 
 class KernelSink:
@@ -35,7 +39,8 @@ class KernelSink:
         self._scheduled = False
         self._parent: Message | None = None
         self._allow_stdin = False
-        self._replies: queue.Queue[Message] = queue.Queue()
+        # input_reply messages, or None when the input_request could not be delivered
+        self._replies: queue.Queue[Message | None] = queue.Queue()
 
     # ---- called on the loop thread
 
@@ -113,7 +118,7 @@ class KernelSink:
             "input_request", {"prompt": prompt, "password": False}, parent
         )
         frames = self._service.session.serialize(request, parent.identities)
-        self.flushing_then(lambda: self._service.stdin.send_multipart(frames))
+        self.flushing_then(lambda: self._ask(frames, time.monotonic() + STDIN_REACH_TIMEOUT))
         executor = self._service.engine.executor if self._service.engine else None
         while True:
             try:
@@ -122,8 +127,30 @@ class KernelSink:
                 if executor is not None and executor.runtime.abort_pending():
                     return None  # the armed hook delivers the interrupt once Lua runs
                 continue
+            if reply is None:
+                raise ScriptError(
+                    "io.read: the client that ran this cell has disconnected (or has no stdin "
+                    "channel), so nobody can answer; pass the data as script arguments or "
+                    "State instead"
+                )
             value = reply.content.get("value")
             return None if value is None else str(value)
+
+    def _ask(self, frames: list[bytes], deadline: float) -> None:
+        """Send an input_request (loop thread); None to read_line if nobody can answer."""
+        import zmq
+
+        def undelivered(exc: zmq.ZMQError) -> bool:
+            loop = self._service.loop
+            if exc.errno == zmq.EHOSTUNREACH and time.monotonic() < deadline and loop:
+                loop.call_later(STDIN_RETRY_DELAY, self._ask, frames, deadline)
+                return True
+            self._replies.put(None)
+            return False
+
+        self._service.send_to_client(
+            self._service.stdin, frames, "input_request", on_undelivered=undelivered
+        )
 
     def flushing_then(self, action: Any) -> None:
         """Run ``action`` on the loop after flushing buffered output (ordering)."""

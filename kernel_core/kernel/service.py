@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import zmq
 import zmq.asyncio
@@ -56,6 +56,7 @@ class KernelStats:
     malformed: int = 0
     oversized: int = 0
     unknown_types: int = 0
+    undelivered: int = 0
     requests: int = 0
     clients: set[bytes] = field(default_factory=set)
 
@@ -178,6 +179,8 @@ class KernelService:
         sock.linger = 0
         if kind == zmq.ROUTER:
             sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
+            # a reply to a client that has gone fails (and is logged) instead of vanishing
+            sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
             sock.setsockopt(zmq.MAXMSGSIZE, max(self.max_message_size * 4, 1 << 20))
         sock.bind(self.connection.endpoint(channel))
         return sock
@@ -303,7 +306,49 @@ class KernelService:
     ) -> None:
         """Send a reply to the client that sent ``parent``."""
         msg = self.session.message(msg_type, content, parent)
-        sock.send_multipart(self.session.serialize(msg, parent.identities))
+        self.send_to_client(sock, self.session.serialize(msg, parent.identities), msg_type)
+
+    def send_to_client(
+        self,
+        sock: zmq.asyncio.Socket,
+        frames: list[bytes],
+        what: str,
+        on_undelivered: Callable[[zmq.ZMQError], bool] | None = None,
+    ) -> None:
+        """Send ``frames`` (identity first) on a ROUTER socket, never waiting (loop thread).
+
+        A client that disconnected (EHOSTUNREACH) or stopped reading (its queue is full)
+        must not hold up the others: the message is dropped, logged and counted.
+        ``on_undelivered`` is told why first; it returns True when it will try again (then
+        nothing is logged yet).
+        """
+        identity = frames[0] if frames else b""
+        sent = cast("asyncio.Future[Any]", sock.send_multipart(frames, flags=zmq.DONTWAIT))
+
+        def check(future: asyncio.Future[Any]) -> None:
+            if future.cancelled() or future.exception() is None:
+                return
+            exc = future.exception()
+            retrying = (
+                on_undelivered is not None and isinstance(exc, zmq.ZMQError) and on_undelivered(exc)
+            )
+            if retrying:
+                return
+            self.stats.undelivered += 1
+            if isinstance(exc, zmq.ZMQError) and exc.errno == zmq.EHOSTUNREACH:
+                log.warning(
+                    "%s not delivered: client %s has disconnected", what, _peer_name(identity)
+                )
+            elif isinstance(exc, zmq.Again):
+                log.warning(
+                    "%s dropped: client %s is not reading (its queue is full)",
+                    what,
+                    _peer_name(identity),
+                )
+            else:
+                log.error("%s to client %s failed: %s", what, _peer_name(identity), exc)
+
+        sent.add_done_callback(check)
 
     def _reply_error(
         self, msg: Message, sock: zmq.asyncio.Socket, exc: ProtocolError, ename: str | None = None
@@ -371,6 +416,7 @@ class KernelService:
                 "execution_count": self.execution_count,
                 "bad_signatures": self.stats.bad_signatures,
                 "malformed_messages": self.stats.malformed,
+                "undelivered_messages": self.stats.undelivered,
                 "hash_seed": HASH_SEED,
                 "cell_file_prefix": self.cell_files.prefix,
             },
@@ -620,6 +666,12 @@ def _field(content: dict[str, Any], name: str, kind: type) -> Any:
         got = "missing" if value is None else type(value).__name__
         raise InvalidContent(f"content.{name} must be a {expected} ({got})")
     return value
+
+
+def _peer_name(identity: bytes) -> str:
+    """A client identity for logs (jupyter_client uses its session id, which is text)."""
+    text = identity.decode("ascii", errors="replace")
+    return text if text.isprintable() else identity.hex()
 
 
 def _heartbeat(sock: zmq.Socket[bytes]) -> None:

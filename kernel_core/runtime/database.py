@@ -158,7 +158,7 @@ class Database:
                 isolation_level=None,
                 check_same_thread=True,
             )
-            conn.execute("PRAGMA journal_mode=WAL")
+            self._enable_wal(conn)
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute(
@@ -173,6 +173,28 @@ class Database:
         log.debug("opened state database %s", self.path)
         self._conn = conn
         return conn
+
+    def _enable_wal(self, conn: sqlite3.Connection) -> None:
+        """Switch to the WAL journal, waiting out other processes doing the same.
+
+        Switching needs an exclusive lock, and SQLite answers "database is locked" at once,
+        without calling the busy handler, when several connections race to switch a new file
+        (waiting could deadlock). Retry until the busy timeout: once one of them has switched,
+        the mode is stored in the file and the others' switch is a no-op.
+        """
+        import sqlite3
+
+        deadline = time.monotonic() + self.busy_timeout
+        pause = 0.001
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
 
     def _ensure(self, conn: sqlite3.Connection, component: Component) -> None:
         with self.transaction(conn):

@@ -382,10 +382,13 @@ class ScriptRuntime:
             return RunOutcome("interrupted", failure=failure, exit_code=130)
         if failure.abort in ("time", "instructions"):
             return RunOutcome("limit", failure=failure, exit_code=1)
-        if failure.message == "not enough memory":
+        # bare: a memory error re-raised by a host function (a hook callback that hit the
+        # limit inside Tool.execute) carries the caller's position
+        if failure.bare_message == "not enough memory":
             self.lua.eval("collectgarbage('collect')")
             limit = self.limits.memory_limit
-            failure.message = (
+            position = failure.message.removesuffix(failure.bare_message)
+            failure.message = position + (
                 f"memory limit of {limit / 1024**2:g} MiB exceeded" if limit else "out of memory"
             )
             failure.suggestion = (

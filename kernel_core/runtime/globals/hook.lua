@@ -68,6 +68,8 @@ local function read_result(r)
   return "ok", "continue"
 end
 
+local MEMORY_ERROR = "not enough memory"
+
 -- exactly seven values, trailing nils included, for Python to unpack
 local function seven(a, b, c, d, e, f, g) return a, b, c, d, e, f, g end
 
@@ -81,7 +83,9 @@ function M.invoke(fn, point, correlation_id, ctype, cname, metadata, data)
   }
   local ok, r = pcall(fn, ctx)
   if not ok then
-    if mux.is_abort(r) then return seven("abort", describe(r)) end
+    -- a run being aborted, or the memory limit (LUA_ERRMEM's message): a resource limit
+    -- ends the script; it is not a failure of this hook that the operation can shrug off
+    if mux.is_abort(r) or r == MEMORY_ERROR then return seven("abort", describe(r)) end
     return seven("error", describe(r))
   end
   return seven(read_result(r))

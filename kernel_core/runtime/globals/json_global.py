@@ -13,9 +13,11 @@ if TYPE_CHECKING:
 def install(runtime: ScriptRuntime) -> None:
     """Define the ``JSON`` global (orjson is imported on first use: it costs ~10 ms)."""
 
-    def parse(text: Any) -> Any:
+    def parse(*args: Any) -> Any:
         import orjson
 
+        # *args: Lua may call with no argument at all, which Lua names "no value"
+        text = args[0] if args else _NO_VALUE
         if not isinstance(text, str):
             raise ScriptError(
                 f"bad argument #1 to 'JSON.parse' (string expected, got {_lua_type(text)})"
@@ -47,9 +49,14 @@ def install(runtime: ScriptRuntime) -> None:
     runtime.set_global("JSON", table)
 
 
+_NO_VALUE = object()
+
+
 def _lua_type(value: Any) -> str:
-    if value is None:
+    if value is _NO_VALUE:
         return "no value"
+    if value is None:
+        return "nil"
     from lupa.lua54 import lua_type
 
     return lua_type(value) or type(value).__name__

@@ -150,6 +150,19 @@ def test_interrupt_stops_a_tight_loop_and_the_kernel_stays_usable(kernel: Kernel
     assert outputs(run_cell(client, "40 + 2")[1]) == [("execute_result", {"text/plain": "42"})]
 
 
+def test_each_of_several_interrupts_ends_its_cell(kernel: Kernel) -> None:
+    km, client = kernel
+    for _ in range(3):
+        msg_id = client.execute("while true do end")
+        time.sleep(0.3)
+        km.interrupt_kernel()
+        reply = client.get_shell_msg(timeout=10)
+        assert reply["parent_header"]["msg_id"] == msg_id
+        assert reply["content"]["ename"] == "Interrupted"
+        collect(client, msg_id)
+    assert outputs(run_cell(client, "1 + 2")[1]) == [("execute_result", {"text/plain": "3"})]
+
+
 def test_interrupting_an_idle_kernel_does_not_break_the_next_cell(kernel: Kernel) -> None:
     km, client = kernel
     km.interrupt_kernel()

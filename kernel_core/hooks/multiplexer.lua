@@ -110,6 +110,12 @@ local function on_count(co)
     return
   end
   if aborting then
+    -- Not in the code that ends the run (the runner after its xpcall, end_run itself):
+    -- raised there, the abort escaped the run as a Python LuaError and, end_run never
+    -- reached, kept failing every later call. Level 2 is the running function (hook
+    -- tail-calls on_count).
+    local running = getinfo(2, "f")
+    if running and M.unprotected[running.func] then return end
     apply(nil)
     error(aborting, 0)
   end
@@ -201,6 +207,9 @@ function M.begin_run(instruction_limit)
   M.apply_all()
 end
 
+--- Functions that run between a run's protected call and its end (see on_count).
+M.unprotected = setmetatable({}, { __mode = "k" })
+
 --- End a run: no hook left behind.
 function M.end_run()
   aborting = nil
@@ -208,6 +217,7 @@ function M.end_run()
   M.apply_all()
   flush_graveyard()
 end
+M.unprotected[M.end_run] = true
 
 --- Set the mask every thread should carry (used by the debugger and profiler).
 function M.set_mode(mask, count)

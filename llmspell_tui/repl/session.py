@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import signal
 import sys
 from collections.abc import AsyncGenerator, Iterable
 from pathlib import Path
@@ -18,6 +19,8 @@ from typing import Any
 from prompt_toolkit import PromptSession
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
+from prompt_toolkit.enums import DEFAULT_BUFFER
+from prompt_toolkit.filters import has_focus, is_searching
 from prompt_toolkit.formatted_text import ANSI
 from prompt_toolkit.history import History
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
@@ -95,6 +98,12 @@ class KernelCompleter(Completer):
             )
 
 
+def _continuation(width: int, line_number: int, is_soft_wrap: int) -> str:
+    """The prompt of continuation lines: ``...>`` aligned under ``lua [n]>``."""
+    del line_number
+    return " " * width if is_soft_wrap else "...> ".rjust(width)
+
+
 def _print_message(msg: Message) -> None:
     if msg.msg_type == "stream":
         target = sys.stderr if msg.content.get("name") == "stderr" else sys.stdout
@@ -120,14 +129,15 @@ async def _start_kernel(args: argparse.Namespace) -> tuple[Path, Any]:
         value = getattr(args, flag, None)
         if value:
             command += [f"--{flag}", value]
-    log = open(kernels_dir() / "repl-kernel.out", "ab")  # noqa: SIM115, ASYNC230 - lives as long as the kernel
-    proc = await asyncio.create_subprocess_exec(
-        *command,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
+    out = kernels_dir() / "repl-kernel.out"
+    with out.open("ab") as log:  # the child keeps its own descriptor
+        proc = await asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
     for _ in range(300):
         for kernel in known_kernels():
             if kernel.connection_file not in before and kernel.info and kernel.info.pid == proc.pid:
@@ -135,7 +145,10 @@ async def _start_kernel(args: argparse.Namespace) -> tuple[Path, Any]:
         if proc.returncode is not None:
             break
         await asyncio.sleep(0.05)
-    raise RuntimeError("the kernel did not start; see " + str(kernels_dir() / "repl-kernel.out"))
+    if proc.returncode is None:
+        proc.kill()
+        await proc.wait()
+    raise RuntimeError(f"the kernel did not start; see {out}")
 
 
 async def _repl(args: argparse.Namespace) -> int:
@@ -155,7 +168,9 @@ async def _repl(args: argparse.Namespace) -> int:
         history = KernelHistory()
         bindings = KeyBindings()
 
-        @bindings.add("enter")
+        # Only in the input line: in Ctrl+R search, Enter must stay prompt_toolkit's
+        # accept-search (taken here, it submitted the search text and wedged the prompt).
+        @bindings.add("enter", filter=has_focus(DEFAULT_BUFFER) & ~is_searching)
         def _(event: KeyPressEvent) -> None:
             buffer = event.current_buffer
             text = buffer.text
@@ -183,14 +198,17 @@ async def _repl(args: argparse.Namespace) -> int:
             lexer=PygmentsLexer(LuaLexer),
             key_bindings=bindings,
             multiline=True,
+            prompt_continuation=_continuation,
             complete_while_typing=False,
             enable_history_search=False,
         )
 
         async def answer(prompt: str, password: bool) -> str:
-            return await session.prompt_async(prompt, is_password=password)
+            return await session.prompt_async(prompt, is_password=password, handle_sigint=False)
 
         client.on_input = answer
+        runner = CellRunner(client)
+        asyncio.get_running_loop().add_signal_handler(signal.SIGINT, runner.on_sigint)
         count = 1
         while True:
             with contextlib.suppress(Exception):
@@ -202,7 +220,9 @@ async def _repl(args: argparse.Namespace) -> int:
                 history.replace([str(e[2]) for e in reply.content.get("history", [])])
             try:
                 with patch_stdout(raw=True):
-                    text = await session.prompt_async(ANSI(f"\x1b[32mlua [{count}]>\x1b[0m "))
+                    text = await session.prompt_async(
+                        ANSI(f"\x1b[32mlua [{count}]>\x1b[0m "), handle_sigint=False
+                    )
             except KeyboardInterrupt:
                 continue
             except EOFError:
@@ -214,26 +234,84 @@ async def _repl(args: argparse.Namespace) -> int:
                 if await _meta(stripped, client):
                     break
                 continue
-            task = asyncio.ensure_future(client.execute(text, on_message=_print_message))
-            while not task.done():
-                try:
-                    await asyncio.shield(task)
-                except KeyboardInterrupt:
-                    await client.interrupt()
-                except asyncio.CancelledError:
-                    await client.interrupt()
-            reply_msg = task.result()
+            reply_msg = await runner.run(text)
             count = int(reply_msg.content.get("execution_count", count)) + 1
     finally:
-        if proc is not None:
-            with contextlib.suppress(Exception):
-                await client.shutdown()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(proc.wait(), 5)
-            if proc.returncode is None:
-                proc.terminate()
         await client.close()
+        if proc is not None:
+            await _stop_kernel(proc, connection_file)
     return 0
+
+
+class CellRunner:
+    """Runs cells; Ctrl+C while one runs interrupts it.
+
+    At the prompt the terminal is in raw mode, so Ctrl+C is a key (prompt_toolkit clears the
+    line); while a cell runs it is SIGINT. asyncio.run's own handler would cancel the main
+    task the first time and raise KeyboardInterrupt the second, ending the REPL, so this
+    handler replaces it for the whole session (prompts are told not to install theirs):
+    it interrupts a running cell and ignores the signal otherwise. ``running`` is set
+    before the first await after the prompt returns, and signal handlers run between loop
+    iterations, so no press falls between the two.
+    """
+
+    def __init__(self, client: KernelClient) -> None:
+        self.client = client
+        self.running = False
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def on_sigint(self) -> None:
+        """The SIGINT handler."""
+        if not self.running:
+            return
+        task = asyncio.get_running_loop().create_task(self.client.interrupt())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def run(self, code: str) -> Message:
+        """Execute a cell, printing its output; returns the execute_reply."""
+        self.running = True
+        shown_error = False
+
+        def show(msg: Message) -> None:
+            nonlocal shown_error
+            shown_error = shown_error or msg.msg_type == "error"
+            _print_message(msg)
+
+        try:
+            reply = await self.client.execute(code, on_message=show)
+            # Refusals (MessageTooLarge, InvalidContent, ...) publish no error: say why here
+            status = reply.content.get("status")
+            if status == "error" and not shown_error:
+                content = reply.content
+                print(f"{content.get('ename')}: {content.get('evalue')}", file=sys.stderr)
+            elif status == "aborted":
+                print("aborted: an earlier cell failed", file=sys.stderr)
+            return reply
+        finally:
+            self.running = False
+            for task in list(self._pending):
+                with contextlib.suppress(Exception):
+                    await task
+
+
+async def _stop_kernel(proc: asyncio.subprocess.Process, connection_file: Path) -> None:
+    """Shut down the kernel this REPL started; it must not outlive the REPL."""
+    client = KernelClient.from_file(connection_file)
+    try:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(client.shutdown(), 5)
+    finally:
+        await client.close()
+    try:
+        await asyncio.wait_for(proc.wait(), 5)
+    except TimeoutError:
+        proc.terminate()  # the kernel removes its files on SIGTERM
+        try:
+            await asyncio.wait_for(proc.wait(), 5)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
 
 
 async def _meta(command: str, client: KernelClient) -> bool:

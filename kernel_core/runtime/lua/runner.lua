@@ -46,15 +46,18 @@ local function finish(ok, ...)
   return false, failure
 end
 
+local function finish_run(...)
+  mux.end_run()
+  return finish(...)
+end
+
 --- Run fn(...) with the given instruction budget; returns true, results | false, failure.
 function R.run(instruction_limit, fn, ...)
   mux.begin_run(instruction_limit)
-  local function finish_run(...)
-    mux.end_run()
-    return finish(...)
-  end
   return finish_run(xpcall(fn, R.handler, ...))
 end
+mux.unprotected[R.run] = true
+mux.unprotected[finish_run] = true
 
 --- Compile source text; returns fn | nil, message. A leading #! line is blanked, keeping
 --- line numbers.

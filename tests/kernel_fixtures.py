@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
+from jupyter_core.utils import ensure_event_loop
 
 
 def install_kernelspec() -> None:
@@ -55,6 +58,25 @@ def kernel(tmp_path: Path) -> Iterator[tuple[KernelManager, BlockingKernelClient
     km, client = start_kernel({"LLMSPELL_STATE__PATH": str(tmp_path / "state.sqlite3")})
     yield km, client
     stop_kernel(km, client)
+
+
+def client_thread(work: Callable[[], None]) -> threading.Thread:
+    """A started thread running ``work`` (blocking client calls from a second thread).
+
+    jupyter_client's blocking calls run on an event loop it creates for each thread and
+    never closes; closing it here keeps its sockets from reaching the GC in a later test.
+    """
+
+    def run() -> None:
+        try:
+            work()
+        finally:
+            ensure_event_loop().close()
+            asyncio.set_event_loop(None)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
 
 
 def collect(client: BlockingKernelClient, msg_id: str, timeout: float = 20) -> list[dict[str, Any]]:

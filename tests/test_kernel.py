@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import zmq
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 
-from tests.kernel_fixtures import collect, kernel, outputs, run_cell, start_kernel
+from tests.kernel_fixtures import client_thread, collect, kernel, outputs, run_cell, start_kernel
 
 __all__ = ["kernel"]
 
@@ -180,8 +179,7 @@ def test_io_read_asks_the_client_for_input(kernel: Kernel) -> None:
         answers.append(msg["content"]["prompt"])
         client.input("Ada")
 
-    helper = threading.Thread(target=handle_stdin)
-    helper.start()
+    helper = client_thread(handle_stdin)
     _, messages = run_cell(
         client, "local name = io.read() print('hello ' .. name)", allow_stdin=True
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -139,3 +140,20 @@ def test_ctrl_c_interrupts_a_running_cell_every_time(repl: pexpect.spawn) -> Non
     repl.expect(PROMPT.format(4))
     repl.sendeof()
     repl.expect(pexpect.EOF)
+
+
+def test_a_killed_repl_takes_its_kernel_with_it(repl: pexpect.spawn) -> None:
+    repl.expect(PROMPT.format(1))
+    connection_file, pid = the_repl_kernel()
+    repl.kill(9)  # no chance to clean up: the kernel notices its parent is gone
+    deadline = time.monotonic() + 10
+    while connection_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not connection_file.exists()
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"the kernel (pid {pid}) outlived the REPL")

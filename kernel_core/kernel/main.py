@@ -147,4 +147,34 @@ async def _serve(service: KernelService, on_bound: Callable[[], None]) -> bool:
     loop.add_signal_handler(
         signal.SIGINT, lambda: service.engine.interrupt() if service.engine else None
     )
-    return await service.serve(on_bound)
+    watcher = None
+    parent = _parent_pid()
+    if parent is not None:
+        watcher = asyncio.create_task(_exit_with_parent(service, parent))
+    try:
+        return await service.serve(on_bound)
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+
+
+def _parent_pid() -> int | None:
+    """The pid of the process this kernel must not outlive, if any.
+
+    Jupyter managers and ``llmspell repl`` set JPY_PARENT_PID to their own pid. It is only
+    honoured when that process is our parent: a kernel started from inside another
+    kernel's cell inherits the variable from an ancestor.
+    """
+    try:
+        pid = int(os.environ.get("JPY_PARENT_PID", ""))
+    except ValueError:
+        return None
+    return pid if pid == os.getppid() else None
+
+
+async def _exit_with_parent(service: KernelService, parent: int) -> None:
+    """Shut down (removing the kernel's files) once the parent process is gone."""
+    while os.getppid() == parent:
+        await asyncio.sleep(1.0)
+    log.warning("parent process %d is gone: shutting down", parent)
+    service.request_shutdown()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import AsyncGenerator, Iterable
@@ -130,6 +131,8 @@ async def _start_kernel(args: argparse.Namespace) -> tuple[Path, Any]:
         if value:
             command += [f"--{flag}", value]
     out = kernels_dir() / "repl-kernel.out"
+    # The kernel leaves when this process does, however it ends (even SIGKILL).
+    env = {**os.environ, "JPY_PARENT_PID": str(os.getpid())}
     with out.open("ab") as log:  # the child keeps its own descriptor
         proc = await asyncio.create_subprocess_exec(
             *command,
@@ -137,6 +140,7 @@ async def _start_kernel(args: argparse.Namespace) -> tuple[Path, Any]:
             stdout=log,
             stderr=log,
             start_new_session=True,
+            env=env,
         )
     for _ in range(300):
         for kernel in known_kernels():

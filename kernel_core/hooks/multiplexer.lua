@@ -174,6 +174,16 @@ function M.wrap(f)
   end
 end
 
+--- Live coroutines (not dead): {{co=, status=}, ...}.
+function M.live_threads()
+  local out = {}
+  for co in pairs(threads) do
+    local status = co_status(co)
+    if status ~= "dead" then out[#out + 1] = { co = co, status = status } end
+  end
+  return out
+end
+
 --- Frames of a thread, innermost first, as plain tables.
 function M.capture_frames(co, first_level)
   local frames = {}

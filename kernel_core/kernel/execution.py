@@ -15,6 +15,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from kernel_core.config import Config
+from kernel_core.debugger.channel import DebugChannel
+from kernel_core.debugger.session import Emit
 from kernel_core.kernel.cells import CellFiles
 from kernel_core.kernel.executor import CellExecutor
 from kernel_core.runtime.script_runtime import OutputSink
@@ -28,7 +30,14 @@ Job = Callable[[CellExecutor], Any]
 class ExecutionThread:
     """Runs jobs one at a time on a dedicated thread that owns the ScriptRuntime."""
 
-    def __init__(self, config: Config, sink: OutputSink, cell_files: CellFiles) -> None:
+    def __init__(
+        self,
+        config: Config,
+        sink: OutputSink,
+        cell_files: CellFiles,
+        debug: tuple[DebugChannel, Emit] | None = None,
+    ) -> None:
+        self._debug = debug
         self._config = config
         self._sink = sink
         self._cell_files = cell_files
@@ -68,7 +77,9 @@ class ExecutionThread:
 
     def _main(self) -> None:
         try:
-            self.executor = CellExecutor(self._config, self._sink, self._cell_files)
+            self.executor = CellExecutor(
+                self._config, self._sink, self._cell_files, debug=self._debug
+            )
         except BaseException as exc:
             log.exception("could not create the Lua runtime")
             self.ready.set_exception(exc)

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from kernel_core.config import Config
+from kernel_core.debugger.channel import DebugChannel
+from kernel_core.debugger.session import DebugSession, Emit
 from kernel_core.kernel.cells import CellFiles, is_complete, plan_cell
 from kernel_core.runtime.failure import ScriptFailure, display_path, format_failure
 from kernel_core.runtime.lua_tokens import KEYWORDS
@@ -50,9 +52,19 @@ class ExecuteOutcome:
 class CellExecutor:
     """The kernel's Lua world with REPL semantics."""
 
-    def __init__(self, config: Config, sink: OutputSink, cell_files: CellFiles) -> None:
+    def __init__(
+        self,
+        config: Config,
+        sink: OutputSink,
+        cell_files: CellFiles,
+        debug: tuple[DebugChannel, Emit] | None = None,
+    ) -> None:
         self.runtime = ScriptRuntime(config, sink, script=ScriptContext(None))
         self.cell_files = cell_files
+        self.runtime.cell_files = cell_files  # dumpCell/debugInfo name cells as Jupyter does
+        self.debugger: DebugSession | None = None
+        if debug is not None:
+            self.debugger = DebugSession(self.runtime, debug[0], debug[1])
         self.repl = self.runtime.load_lua("kernel_core.kernel", "repl.lua")
         self.cell_numbers: dict[str, int] = {}
         # True while a cell or script runs: only then does an interrupt apply. An abort

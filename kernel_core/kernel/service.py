@@ -23,6 +23,7 @@ import zmq.asyncio
 
 from kernel_core import __version__
 from kernel_core.config import Config
+from kernel_core.debugger.channel import DebugChannel
 from kernel_core.kernel.cells import HASH_SEED, CellFiles
 from kernel_core.kernel.connection import ConnectionInfo
 from kernel_core.kernel.execution import ExecutionThread
@@ -107,7 +108,10 @@ class KernelService:
             "shutdown_request": self.shutdown_request,
             "llmspell_run_request": self.llmspell_run_request,
         }
+        self._debug_seq = 0
+        self._debug_tasks: set[asyncio.Task[None]] = set()
         self.control_handlers: dict[str, Handler] = {
+            "debug_request": self.debug_request,
             "kernel_info_request": self.kernel_info_request,
             "interrupt_request": self.interrupt_request,
             "shutdown_request": self.shutdown_request,
@@ -187,8 +191,32 @@ class KernelService:
 
     def _start_engine(self) -> None:
         assert self.sink is not None
-        self.engine = ExecutionThread(self.config, self.sink, self.cell_files)
-        self.engine.start(wait=False)
+        self.debug_channel = DebugChannel()
+        engine = ExecutionThread(
+            self.config, self.sink, self.cell_files, debug=(self.debug_channel, self._debug_event)
+        )
+        self.engine = engine
+
+        def wake_running() -> None:
+            executor = engine.executor
+            if executor is not None:
+                executor.runtime.request_action("debug")
+
+        def wake_idle() -> None:
+            engine.submit(lambda ex: ex.debugger.serve_pending() if ex.debugger else None)
+
+        self.debug_channel.wake_running = wake_running
+        self.debug_channel.wake_idle = wake_idle
+        engine.start(wait=False)
+
+    def _debug_event(self, event: str, body: dict[str, Any]) -> None:
+        """A DAP event from the debugger (execution thread): iopub debug_event."""
+        self._debug_seq += 1
+        self.publish_threadsafe(
+            "debug_event",
+            {"seq": self._debug_seq, "type": "event", "event": event, "body": body},
+            None,
+        )
 
     async def _watch_startup(self) -> None:
         assert self.engine is not None
@@ -404,7 +432,7 @@ class KernelService:
             "language_info": LANGUAGE_INFO,
             "banner": f"llmspell {__version__} — LLMSpell Lua 5.4 kernel",
             "help_links": [],
-            "debugger": False,
+            "debugger": True,
             "llmspell": {
                 "kernel_id": self.kernel_id,
                 "name": self.name,
@@ -612,6 +640,22 @@ class KernelService:
             self.reply(sock, msg, "comm_info_reply", {"status": "ok", "comms": {}})
 
         await self._busy(msg, work)
+
+    async def debug_request(self, msg: Message) -> None:
+        """DAP over Jupyter: the content is a DAP request; served on the execution thread.
+
+        Runs as its own task so the control channel keeps serving (an interrupt must get
+        through while a stopped script waits for the client)."""
+        sock = self._current_socket
+        future = self.debug_channel.submit(dict(msg.content))
+
+        async def answer() -> None:
+            response = await asyncio.wrap_future(future)
+            self.reply(sock, msg, "debug_reply", response)
+
+        task = asyncio.create_task(answer())
+        self._debug_tasks.add(task)
+        task.add_done_callback(self._debug_tasks.discard)
 
     async def interrupt_request(self, msg: Message) -> None:
         if self.engine is not None:

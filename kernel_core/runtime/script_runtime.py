@@ -127,10 +127,13 @@ class ScriptRuntime:
         self._owner = threading.get_ident()
         self._abort_lock = threading.Lock()
         self._pending_abort: tuple[str, str] | None = None
+        self._pending_actions: list[str] = []  # e.g. "debug": serve queued DAP requests
         self._armer = AsyncArmer()
         self._closers: list[Callable[[], None]] = []
         self._closed = False
         self.hooks: HookDispatcher = NoHooks()  # replaced by the Hook global
+        self.debugger: Any = None  # a DebugSession, when a debugger is attached
+        self.cell_files: Any = None  # a kernel's CellFiles (cells named as Jupyter expects)
         # text of chunks that are not files (cells, exec snippets), by chunk name without '='
         self.chunk_sources: dict[str, str] = {}
         self.lua = lupa.LuaRuntime(
@@ -280,9 +283,22 @@ class ScriptRuntime:
     def _on_async(self) -> Any:
         with self._abort_lock:
             pending, self._pending_abort = self._pending_abort, None
-        if pending is None:
-            return None
+            if pending is None and self._pending_actions:
+                pending = (self._pending_actions.pop(0), "")
+            more = self._pending_abort is not None or bool(self._pending_actions)
+        if more:  # one action per hook call: arm again for the rest
+            timer = threading.Timer(0.001, self._armer.arm)
+            timer.daemon = True
+            timer.start()
         return pending
+
+    def request_action(self, action: str) -> None:
+        """Have the running script's thread call ``mux.on_async_action(action)`` at its next
+        instruction (any thread). A no-op while no Lua runs; callers cover that case."""
+        with self._abort_lock:
+            if action not in self._pending_actions:
+                self._pending_actions.append(action)
+        self._armer.arm()
 
     # ------------------------------------------------------------------ control (any thread)
 
@@ -320,9 +336,20 @@ class ScriptRuntime:
         (function, None) or (None, failure)."""
         if not chunkname.startswith("@"):
             self.chunk_sources[chunkname[1:]] = source
+        lines: list[int] = []
+        text = source
+        if self.debugger is not None:
+            text, lines = self.debugger.prepare(chunkname, source)
         fn, message = self.runner.compile(
-            source, chunkname, env if env is not None else self.lua.globals()
+            text, chunkname, env if env is not None else self.lua.globals()
         )
+        if fn is None and lines:  # instrumentation broke it: compile as written
+            lines = []
+            fn, message = self.runner.compile(
+                source, chunkname, env if env is not None else self.lua.globals()
+            )
+        if fn is not None and self.debugger is not None:
+            self.debugger.loaded(chunkname, lines)
         if fn is None:
             return None, syntax_failure(str(message), chunkname, source)
         return fn, None

@@ -22,6 +22,7 @@ local function describe(err)
 end
 
 function R.handler(err)
+  if R.on_error then R.on_error(err) end -- the debugger stops here, the stack intact
   local failure = { message = describe(err) }
   if mux.is_abort(err) then
     failure.abort = err.llmspell_abort

@@ -1,0 +1,1 @@
+"""The debugger: breakpoints, stepping, frames, variables, evaluation; speaks DAP."""

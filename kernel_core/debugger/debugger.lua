@@ -1,0 +1,781 @@
+-- The Lua half of the debugger: breakpoint checks, stepping, stops, frames, variables and
+-- evaluation in a frame. Loaded once per runtime with (host, mux, values); host is the
+-- Python half (DebugSession), called only to deliver a stop or a log line.
+--
+-- Breakpoints are checked two ways (notes/lupa-measurements.md §2):
+--   * instrumented lines: a chunk loaded while a breakpoint exists on one of its lines gets
+--     `__llmspell_bp(LINE)` inserted at that line (line numbers unchanged); ~free elsewhere;
+--   * the fallback line hook, installed only while a breakpoint sits on a line of code that
+--     was loaded before the breakpoint existed: a Lua hook checking the line number first.
+-- Stepping installs a line hook only while a step is in progress.
+--
+-- Frames are found below an *anchor*: the Lua function on the stopped thread that called
+-- into Python; the user's frames are the ones below it that are not llmspell's own (chunk
+-- names starting with "=[llmspell]"). They are remembered by their distance from the
+-- bottom of the stack, which does not change while Python's helper calls (running on the
+-- main thread) push frames on top; a level is computed from it where it is used.
+local host, mux, values = ...
+
+local dbg = mux.real_debug or debug -- the full library, even under the restricted sandbox
+local getinfo, getlocal, setlocal = dbg.getinfo, dbg.getlocal, dbg.setlocal
+local getupvalue, setupvalue = dbg.getupvalue, dbg.setupvalue
+local ipairs, tonumber, table = ipairs, tonumber, table
+local co_running, co_status = coroutine.running, coroutine.status
+local type, pairs, next, tostring, rawget, rawset, select, pcall, load, error =
+  type, pairs, next, tostring, rawget, rawset, select, pcall, load, error
+local setmetatable, getmetatable, format, sub = setmetatable, getmetatable, string.format,
+  string.sub
+local G = _G
+
+local D = {}
+
+-- bps[source][line] = {id=, condition=fn|nil, condition_text=, hit=fn|nil, log=text|nil,
+--                      hits=0, enabled=true}
+local bps = {}
+-- lines whose breakpoints need the fallback hook: fallback[line][source] = true
+local fallback, fallback_count = {}, 0
+local instrumented = {}   -- instrumented[source][line] = true for lines carrying a check
+local loaded = {}         -- sources llmspell compiled (so a new breakpoint knows it is late)
+local step = nil          -- {mode="in"|"over"|"out", thread=, depth=}
+local stop_on_entry = false
+local filters = { error = false, uncaught = false }
+local stopped = nil       -- while stopped: {thread=, anchor=fn, reason=}
+D.functions = {}          -- function breakpoints by name: names[name] = {id=, ...}
+
+local function internal(source)
+  return sub(source, 1, 11) == "=[llmspell]"
+end
+
+-- ---------------------------------------------------------------- stack helpers
+
+--- Number of frames on a thread's stack (binary search over getinfo: O(log depth)).
+local function depth(thread)
+  local lo, hi = 1, 2
+  while getinfo(thread, hi, "l") do lo = hi; hi = hi * 2 end
+  while hi - lo > 1 do
+    local mid = (lo + hi) // 2
+    if getinfo(thread, mid, "l") then lo = mid else hi = mid end
+  end
+  return lo
+end
+
+--- 1 when `thread` is the running thread (a caller sees one frame fewer than its callee).
+local function adj(thread)
+  return thread == co_running() and 1 or 0
+end
+
+--- Level of the anchor function on `thread`'s stack, or nil.
+local function anchor_level(thread, anchor)
+  local level = 0
+  while true do
+    local info = getinfo(thread, level, "f")
+    if not info then return nil end
+    if info.func == anchor then return level end
+    level = level + 1
+  end
+end
+
+--- The visible (user) frames below the anchor: list of levels as seen by this function.
+local function user_levels(thread, anchor)
+  local base = anchor_level(thread, anchor)
+  if not base then return {} end
+  base = base - adj(thread) -- anchor_level counted with its own frame on top
+  local levels, level, leading = {}, base + 1, true
+  while true do
+    local info = getinfo(thread, level, "S")
+    if not info then break end
+    local hide = internal(info.source) or (leading and info.what == "C")
+    if not hide then
+      levels[#levels + 1] = level
+      leading = false
+    end
+    level = level + 1
+  end
+  -- the C frames under the script (the runner's xpcall) are not the user's either
+  while #levels > 0 and getinfo(thread, levels[#levels], "S").what == "C" do
+    levels[#levels] = nil
+  end
+  return levels
+end
+
+--- The user frames below the anchor as distances from the stack's bottom, innermost first.
+local function user_bottoms(thread, anchor)
+  local levels = user_levels(thread, anchor)
+  local total = depth(thread) -- same numbering as user_levels' (both called from here)
+  local out = {}
+  for i, level in ipairs(levels) do out[i] = total - level end
+  return out
+end
+
+-- ---------------------------------------------------------------- evaluation in a frame
+
+--- An environment reading (and assigning) the locals and upvalues of a frame, then its _ENV.
+--- `bottom` is the frame's distance from the bottom of `thread`'s stack.
+local function frame_env(thread, bottom)
+  local function find_local(name)
+    local found
+    local i = 1
+    while true do
+      local n = getlocal(thread, depth(thread) - adj(thread) - bottom, i)
+      if n == nil then break end
+      if n == name then found = i end
+      i = i + 1
+    end
+    return found
+  end
+  local function func()
+    local info = getinfo(thread, depth(thread) - adj(thread) - bottom, "f")
+    return info and info.func
+  end
+  local function find_upvalue(f, name)
+    if type(f) ~= "function" then return nil end
+    local i = 1
+    while true do
+      local n = getupvalue(f, i)
+      if n == nil then return nil end
+      if n == name then return i end
+      i = i + 1
+    end
+  end
+  local function frame_globals()
+    local f = func()
+    local i = find_upvalue(f, "_ENV")
+    if i then
+      local _, env = getupvalue(f, i)
+      if type(env) == "table" then return env end
+    end
+    return G
+  end
+  return setmetatable({}, {
+    __index = function(_, name)
+      local i = find_local(name)
+      if i then
+        local _, v = getlocal(thread, depth(thread) - adj(thread) - bottom, i)
+        return v
+      end
+      local f = func()
+      local u = find_upvalue(f, name)
+      if u then
+        local _, v = getupvalue(f, u)
+        return v
+      end
+      return frame_globals()[name]
+    end,
+    __newindex = function(_, name, value)
+      local i = find_local(name)
+      if i then setlocal(thread, depth(thread) - adj(thread) - bottom, i, value) return end
+      local f = func()
+      local u = find_upvalue(f, name)
+      if u then setupvalue(f, u, value) return end
+      frame_globals()[name] = value
+    end,
+  })
+end
+
+--- Compile `text` as an expression (or, failing that, a statement) in `env`.
+local function compile(text, env)
+  local fn = load("return " .. text, "=(eval)", "t", env)
+  if fn then return fn end
+  local stmt, err = load(text, "=(eval)", "t", env)
+  if stmt then return stmt end
+  return nil, err
+end
+D.compile = compile
+
+local function pack(...) return { n = select("#", ...), ... } end
+
+--- Evaluate in the frame `index` (1 = innermost) of the stop; returns ok, results (packed).
+function D.evaluate(index, text)
+  if not stopped then return false, "not stopped" end
+  local thread = stopped.thread
+  local env
+  local bottom = index and index > 0 and stopped.bottoms[index]
+  if bottom then
+    env = frame_env(thread, bottom)
+  else
+    env = G
+  end
+  local fn, err = compile(text, env)
+  if not fn then return false, err end
+  local r = pack(pcall(fn))
+  if not r[1] then return false, tostring(r[2]) end
+  return true, r
+end
+
+-- ---------------------------------------------------------------- stops
+
+local function deliver(reason, detail, anchor)
+  -- Called by `enter_stop` only; blocks in Python until the client resumes.
+  return host.stopped(reason, detail)
+end
+
+--- Stop here: `anchor` is the Lua function on this stack that called us (frames are found
+--- below it). Returns what Python decided: "continue", "in", "over", "out" or "disconnect".
+local function enter_stop(anchor, reason, detail)
+  local thread = co_running()
+  stopped = { thread = thread, anchor = anchor, reason = reason,
+              bottoms = user_bottoms(thread, anchor) }
+  local action = deliver(reason, detail, anchor)
+  stopped = nil
+  if action == "in" or action == "over" or action == "out" then
+    local levels = user_levels(thread, anchor)
+    local top = levels[1]
+    local info = top and getinfo(thread, top, "l")
+    local from_line = info and info.currentline
+    -- a hook installed mid-line may report the line it was installed on once more: the
+    -- first event on the stop's own line and depth is that echo, not a new step
+    local pending = true
+    local stop_depth = top and (depth(thread) - top + 1) or 0
+    step = { mode = action, thread = thread, depth = stop_depth }
+    step.first_skip = function(line, running)
+      if not pending then return false end
+      pending = false
+      return line == from_line and running == thread and depth(running) - 3 == stop_depth
+    end
+  else
+    step = nil
+  end
+  D.apply_mode()
+  return action
+end
+
+-- ---------------------------------------------------------------- breakpoint hits
+
+local function interpolate(template, env)
+  return (template:gsub("{(.-)}", function(expr)
+    local fn = compile(expr, env)
+    if not fn then return "{" .. expr .. "}" end
+    local ok, v = pcall(fn)
+    if not ok then return "<error: " .. tostring(v) .. ">" end
+    if type(v) == "string" then return v end
+    return values.summary(v)
+  end))
+end
+
+--- A breakpoint's line was reached in the frame just below `entry` (the caller of hit).
+local function hit(bp)
+  local thread = co_running()
+  local env
+  if bp.condition or bp.log then
+    local bottom = user_bottoms(thread, hit)[1]
+    if bottom then env = frame_env(thread, bottom) end
+  end
+  if bp.condition then
+    local fn = load("return " .. bp.condition, "=(condition)", "t", env)
+    if not fn then return end
+    local ok, result = pcall(fn)
+    if not ok then
+      host.output("console", format("breakpoint condition `%s` failed: %s\n", bp.condition,
+        tostring(result)))
+      return
+    end
+    if not result then return end
+  end
+  bp.hits = bp.hits + 1
+  host.hit_count(bp.id, bp.hits)
+  if bp.hit and not bp.hit(bp.hits) then return end
+  if bp.log then
+    host.output("console", interpolate(bp.log, env) .. "\n")
+    return
+  end
+  enter_stop(hit, "breakpoint", bp.id)
+end
+
+--- The check instrumented lines call: `__llmspell_bp(LINE)`.
+local function bp_check(line)
+  local source = getinfo(2, "S").source
+  local lines = bps[source]
+  local bp = lines and lines[line]
+  if bp and bp.enabled then return hit(bp) end
+end
+D.bp_check = bp_check
+
+-- ---------------------------------------------------------------- the line hook
+
+-- `on_line` is tail-called by the multiplexer's hook: level 2 is the code that runs.
+local function on_line(line)
+  if step then
+    local thread = co_running()
+    if step.mode == "in" then
+      local info = getinfo(2, "S")
+      if not internal(info.source) and not step.first_skip(line, thread) then
+        step = nil
+        enter_stop(on_line, "step")
+        return
+      end
+    elseif thread == step.thread then
+      local info = getinfo(2, "S")
+      if not internal(info.source) then
+        local now = depth(thread) - 2 -- frames from the running code (level 3 here) down
+        if ((step.mode == "over" and now <= step.depth) or
+            (step.mode == "out" and now < step.depth)) and not step.first_skip(line, thread) then
+          step = nil
+          enter_stop(on_line, "step")
+          return
+        end
+      end
+    end
+  end
+  if stop_on_entry then
+    local info = getinfo(2, "S")
+    if not internal(info.source) then
+      stop_on_entry = false
+      D.apply_mode()
+      enter_stop(on_line, "entry")
+      return
+    end
+  end
+  local sources = fallback[line]
+  if sources then
+    local source = getinfo(2, "S").source
+    if sources[source] then
+      local bp = bps[source][line]
+      if bp and bp.enabled and not (instrumented[source] and instrumented[source][line]) then
+        return hit(bp)
+      end
+    end
+  end
+end
+mux.handlers.line = on_line
+
+--- Install the hook mask the current state needs (none when idle: zero cost).
+function D.apply_mode()
+  if step or stop_on_entry or fallback_count > 0 then
+    mux.set_mode("l", 0)
+  else
+    mux.set_mode("", 0)
+  end
+end
+
+-- pause (armed asynchronously from Python, delivered by the multiplexer)
+local previous_action = mux.on_async_action
+mux.on_async_action = function(action, message)
+  if action == "debug" then
+    -- serve queued requests here, on the thread that runs; a pause request stops it
+    if host.serve_pending() == "pause" then
+      local function pause_anchor()
+        local decision = enter_stop(pause_anchor, "pause")
+        return decision
+      end
+      pause_anchor()
+    end
+    return
+  end
+  if previous_action then return previous_action(action, message) end
+end
+
+-- ---------------------------------------------------------------- errors
+
+local function on_error(err, caught)
+  if stopped then return end
+  if (caught and filters.error) or (not caught and (filters.uncaught or filters.error)) then
+    if mux.is_abort(err) then return end
+    local function error_anchor()
+      local decision = enter_stop(error_anchor, "exception", {
+        text = type(err) == "string" and err or values.summary(err), caught = caught,
+      })
+      return decision
+    end
+    error_anchor()
+  end
+end
+D.on_uncaught = function(err) return on_error(err, false) end
+
+local raw_pcall, raw_xpcall = pcall, xpcall
+local function debug_pcall(f, ...)
+  return raw_xpcall(f, function(err) on_error(err, true) return err end, ...)
+end
+local function debug_xpcall(f, handler, ...)
+  return raw_xpcall(f, function(err) on_error(err, true) return handler(err) end, ...)
+end
+
+function D.set_exception_filters(list)
+  filters.error, filters.uncaught = false, false
+  for _, name in pairs(list) do filters[name] = true end
+  if filters.error then
+    G.pcall, G.xpcall = debug_pcall, debug_xpcall
+  else
+    G.pcall, G.xpcall = raw_pcall, raw_xpcall
+  end
+end
+
+-- ---------------------------------------------------------------- breakpoint table
+
+local function hit_test(spec)
+  if not spec or spec == "" then return nil end
+  local op, n = spec:match("^%s*([<>=%%!]*)%s*(%d+)%s*$")
+  n = tonumber(n)
+  if not n then return nil, format("hit condition '%s' is not understood: use 5, >= 3, %% 2 or == 10", spec) end
+  if op == "" or op == ">=" then
+    if op == "" then return function(h) return h >= n end end
+    return function(h) return h >= n end
+  elseif op == "==" then return function(h) return h == n end
+  elseif op == ">" then return function(h) return h > n end
+  elseif op == "<" then return function(h) return h < n end
+  elseif op == "<=" then return function(h) return h <= n end
+  elseif op == "%" then
+    if n == 0 then return nil, "hit condition '% 0' divides by zero" end
+    return function(h) return h % n == 0 end
+  end
+  return nil, format("hit condition '%s' is not understood: use 5, >= 3, %% 2 or == 10", spec)
+end
+
+--- Replace the breakpoints of one source. specs: {{id, line, condition, hit, log}}.
+--- Returns per spec: {ok, message} (ok=false when its condition does not compile).
+function D.set_breakpoints(source, specs)
+  -- drop the old ones of this source from the fallback table
+  local old = bps[source]
+  if old then
+    for line in pairs(old) do
+      local sources = fallback[line]
+      if sources and sources[source] then
+        sources[source] = nil
+        fallback_count = fallback_count - 1
+        if next(sources) == nil then fallback[line] = nil end
+      end
+    end
+  end
+  local lines, results = {}, {}
+  for i, spec in ipairs(specs) do
+    local result = { ok = true }
+    local bp = { id = spec.id, hits = 0, enabled = true, log = spec.log, condition = nil }
+    if spec.condition and spec.condition ~= "" then
+      local fn, err = load("return " .. spec.condition, "=(condition)", "t", {})
+      if not fn then
+        result = { ok = false, message = "condition does not compile: " .. tostring(err) }
+      else
+        bp.condition = spec.condition
+      end
+    end
+    if result.ok and spec.hit and spec.hit ~= "" then
+      local test, err = hit_test(spec.hit)
+      if not test then result = { ok = false, message = err } else bp.hit = test end
+    end
+    if result.ok then
+      lines[spec.line] = bp
+      if loaded[source] and not (instrumented[source] and instrumented[source][spec.line]) then
+        fallback[spec.line] = fallback[spec.line] or {}
+        if not fallback[spec.line][source] then
+          fallback[spec.line][source] = true
+          fallback_count = fallback_count + 1
+        end
+      end
+    end
+    results[i] = result
+  end
+  bps[source] = next(lines) and lines or nil
+  D.apply_mode()
+  return results
+end
+
+--- Lines with breakpoints in a source (for instrumentation at load).
+function D.breakpoint_lines(source)
+  local out = {}
+  local lines = bps[source]
+  if lines then for line in pairs(lines) do out[#out + 1] = line end end
+  return out
+end
+
+--- Record that llmspell compiled `source`, with checks on `lines`.
+function D.mark_loaded(source, lines)
+  loaded[source] = true
+  local set = {}
+  for _, line in ipairs(lines or {}) do set[line] = true end
+  instrumented[source] = set
+  -- breakpoints of this source on lines without a check need the fallback hook
+  local current = bps[source]
+  if current then
+    for line in pairs(current) do
+      if not set[line] then
+        fallback[line] = fallback[line] or {}
+        if not fallback[line][source] then
+          fallback[line][source] = true
+          fallback_count = fallback_count + 1
+        end
+      end
+    end
+    D.apply_mode()
+  end
+end
+
+function D.set_stop_on_entry(on)
+  stop_on_entry = on and true or false
+  D.apply_mode()
+end
+
+function D.request_step_in()
+  step = { mode = "in", first_skip = function() return false end }
+  D.apply_mode()
+end
+
+function D.clear()
+  bps, fallback, fallback_count, step, stop_on_entry = {}, {}, 0, nil, false
+  D.set_exception_filters({})
+  D.apply_mode()
+end
+
+-- ---------------------------------------------------------------- frames and variables
+
+--- The visible frames of the stop: {{source, line, name, what, linedefined}, ...}.
+function D.frames()
+  if not stopped then return {} end
+  local thread, out = stopped.thread, {}
+  for i, bottom in ipairs(stopped.bottoms) do
+    local info = getinfo(thread, depth(thread) - adj(thread) - bottom, "Slnt")
+    out[i] = {
+      source = info.source, line = info.currentline, name = info.name or "",
+      namewhat = info.namewhat, what = info.what, linedefined = info.linedefined,
+      short_src = info.short_src, istailcall = info.istailcall,
+    }
+  end
+  return out
+end
+
+function D.stopped_thread()
+  return stopped and stopped.thread
+end
+
+--- The bottom index of frame `index`; levels are computed by the user with `level_of`.
+local function frame_bottom(index)
+  return stopped and stopped.bottoms[index]
+end
+
+local HIDDEN = { ["(temporary)"] = true, ["(for state)"] = true, ["(C temporary)"] = true }
+
+--- Locals of frame `index`: {{name, value}, ...} (values are raw Lua values).
+function D.locals(index)
+  local bottom = frame_bottom(index)
+  local out = {}
+  if not bottom then return out end
+  local thread = stopped.thread
+  local i = 1
+  while true do
+    local name, value = getlocal(thread, depth(thread) - adj(thread) - bottom, i)
+    if name == nil then break end
+    if not HIDDEN[name] and sub(name, 1, 1) ~= "(" then
+      out[#out + 1] = { name = name, value = value, index = i }
+    end
+    i = i + 1
+  end
+  return out
+end
+
+function D.varargs(index)
+  local bottom = frame_bottom(index)
+  local out = {}
+  if not bottom then return out end
+  local thread = stopped.thread
+  local i = -1
+  while true do
+    local name, value = getlocal(thread, depth(thread) - adj(thread) - bottom, i)
+    if name == nil then break end
+    out[#out + 1] = { name = "..." .. (-i), value = value, index = i }
+    i = i - 1
+  end
+  return out
+end
+
+function D.upvalues(index)
+  local bottom = frame_bottom(index)
+  local out = {}
+  if not bottom then return out end
+  local thread = stopped.thread
+  local info = getinfo(thread, depth(thread) - adj(thread) - bottom, "f")
+  local f = info and info.func
+  if type(f) ~= "function" then return out end
+  local i = 1
+  while true do
+    local name, value = getupvalue(f, i)
+    if name == nil then break end
+    if name ~= "_ENV" then out[#out + 1] = { name = name, value = value, index = i } end
+    i = i + 1
+  end
+  return out
+end
+
+function D.frame_function(index)
+  local bottom = frame_bottom(index)
+  if not bottom then return nil end
+  local thread = stopped.thread
+  local info = getinfo(thread, depth(thread) - adj(thread) - bottom, "f")
+  return info and info.func
+end
+
+function D.set_local(index, slot, value)
+  local bottom = frame_bottom(index)
+  if not bottom then return false end
+  local thread = stopped.thread
+  return setlocal(thread, depth(thread) - adj(thread) - bottom, slot, value) ~= nil
+end
+
+local function key_order(a, b)
+  local ta, tb = type(a.key), type(b.key)
+  if ta ~= tb then
+    if ta == "number" then return true end
+    if tb == "number" then return false end
+    return ta < tb
+  end
+  if ta == "number" or ta == "string" then return a.key < b.key end
+  return tostring(a.key) < tostring(b.key)
+end
+
+--- Entries of a table for the variables view, sorted (array part, then keys); with its
+--- metatable as a last pseudo-entry. Returns entries, total count.
+function D.table_entries(t)
+  local out = {}
+  for k, v in next, t do out[#out + 1] = { key = k, value = v } end
+  table.sort(out, key_order)
+  local mt = getmetatable(t)
+  if mt ~= nil then out[#out + 1] = { key = "[metatable]", value = mt, meta = true } end
+  return out, #out
+end
+
+function D.function_upvalues(f)
+  local out = {}
+  local i = 1
+  while true do
+    local name, value = getupvalue(f, i)
+    if name == nil then break end
+    out[#out + 1] = { key = name, value = value }
+    i = i + 1
+  end
+  return out
+end
+
+function D.describe(v)
+  local t = type(v)
+  if t == "function" then
+    local info = getinfo(v, "S")
+    if info.what == "C" then return "function: builtin", "[C]", 0 end
+    return format("function <%s:%d>", info.short_src, info.linedefined), info.source,
+      info.linedefined
+  elseif t == "thread" then
+    return format("thread (%s)", co_status(v))
+  end
+  return values.summary(v)
+end
+
+function D.key_name(k)
+  if type(k) == "string" then return k end
+  if type(k) == "number" then return "[" .. tostring(k) .. "]" end
+  return "[" .. values.summary(k) .. "]"
+end
+
+function D.set_field(t, key, text)
+  local fn, err = compile(text, G)
+  if not fn then return false, err end
+  local ok, v = pcall(fn)
+  if not ok then return false, tostring(v) end
+  rawset(t, key, v)
+  return true, v
+end
+
+function D.eval_value(text, index)
+  local thread = stopped and stopped.thread
+  local env = G
+  local bottom = index and index > 0 and frame_bottom(index)
+  if thread and bottom then env = frame_env(thread, bottom) end
+  local fn, err = load("return " .. text, "=(eval)", "t", env)
+  if not fn then return false, err end
+  return pcall(fn)
+end
+
+-- ---------------------------------------------------------------- loading code
+
+--- Replace the Lua-file searcher of `require` so modules are instrumented when they load.
+function D.install_searcher()
+  local searchpath = package.searchpath
+  package.searchers[2] = function(name)
+    local path, err = searchpath(name, package.path)
+    if not path then return "\n\t" .. tostring(err):gsub("^\n\t", "") end
+    local source = host.read_source(path)
+    if source == nil then return "\n\tcannot read " .. path end
+    local chunkname = "@" .. path
+    local text, lines = host.prepare(chunkname, source)
+    local fn, cerr = load(text, chunkname, "t")
+    if not fn then
+      error(format("error loading module '%s' from file '%s':\n\t%s", name, path, cerr), 0)
+    end
+    D.mark_loaded(chunkname, lines)
+    return fn, path
+  end
+end
+
+function D.loaded_sources()
+  local out = {}
+  for source in pairs(loaded) do out[#out + 1] = source end
+  table.sort(out)
+  return out
+end
+
+-- globals a script defined (not the standard library or llmspell's)
+local builtin_globals = {}
+for k in pairs(G) do builtin_globals[k] = true end
+function D.user_globals()
+  local out = {}
+  for k in pairs(G) do
+    if type(k) == "string" and not builtin_globals[k] and sub(k, 1, 2) ~= "__" then
+      out[#out + 1] = k
+    end
+  end
+  return out
+end
+
+-- ---------------------------------------------------------------- function breakpoints
+
+local wrapped = {} -- name -> {owner=, key=, original=}
+
+local function resolve(name)
+  local owner, key = G, nil
+  local parts = {}
+  for part in name:gmatch("[^.:]+") do parts[#parts + 1] = part end
+  if #parts == 0 then return nil end
+  for i = 1, #parts - 1 do
+    owner = owner[parts[i]]
+    if type(owner) ~= "table" then return nil end
+  end
+  key = parts[#parts]
+  local value = owner[key]
+  if type(value) ~= "function" then
+    -- methods of llmspell's classes (AgentInstance.execute, ...) live in method tables
+    local classes = D.classes or {}
+    local class = parts[#parts - 1] and classes[parts[#parts - 1]]
+    if class and type(class[key]) == "function" then return class, key end
+    return nil
+  end
+  return owner, key
+end
+
+--- Stop when the function named `name` (`Tool.execute`, `helpers.load`) is called.
+function D.wrap_function(name, id, condition, hit_spec)
+  local owner, key = resolve(name)
+  if not owner then
+    return false, format("no function named '%s' is defined (yet)", name)
+  end
+  local original = rawget(owner, key) or owner[key]
+  local bp = { id = id, hits = 0, enabled = true, condition = condition }
+  if hit_spec then bp.hit = hit_test(hit_spec) end
+  local function entry(...)
+    hit(bp)
+    return original(...)
+  end
+  local function stop_then_call(...)
+    -- `entry` is not a tail call target: hit's frames sit on top of the caller
+    local r = table.pack(entry(...))
+    return table.unpack(r, 1, r.n)
+  end
+  rawset(owner, key, stop_then_call)
+  wrapped[name] = { owner = owner, key = key, original = original }
+  return true
+end
+
+function D.unwrap_function(name)
+  local w = wrapped[name]
+  if w then
+    rawset(w.owner, w.key, w.original)
+    wrapped[name] = nil
+  end
+end
+
+G.__llmspell_bp = bp_check
+return D

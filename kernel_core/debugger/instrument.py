@@ -1,0 +1,93 @@
+"""Load-time instrumentation of breakpoint lines, and which lines can hold a breakpoint.
+
+A line can hold a breakpoint when a statement starts on it. Instrumenting line L inserts
+``__llmspell_bp(L) `` before that statement: the rest of the chunk is untouched and line
+numbers do not move, so a breakpoint that is never hit costs nothing
+(notes/lupa-measurements.md §2, strategy e2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kernel_core.runtime.lua_tokens import Token, UnfinishedToken, tokenize
+
+CHECK = "__llmspell_bp"
+
+# Tokens after which a new statement may begin.
+_ENDS_EXPRESSION = {")", "]", "}", "..."}
+_BEFORE_STATEMENT = {";", "do", "then", "else", "repeat", "end", "break"}
+_STARTS_STATEMENT = {
+    "local",
+    "if",
+    "for",
+    "while",
+    "repeat",
+    "return",
+    "break",
+    "goto",
+    "do",
+    "function",
+    "::",
+}
+
+
+@dataclass
+class ChunkLines:
+    """Statement starts of a chunk: line -> offset of the statement's first token."""
+
+    starts: dict[int, int] = field(default_factory=dict)
+
+    def resolve(self, line: int) -> int | None:
+        """The line a breakpoint on ``line`` binds to: that line or the next with code."""
+        candidates = [n for n in self.starts if n >= line]
+        return min(candidates) if candidates else None
+
+
+def statement_lines(source: str) -> ChunkLines:
+    """Where statements start, line by line (the first statement of each line)."""
+    try:
+        tokens = [t for t in tokenize(source) if t.kind != "comment"]
+    except UnfinishedToken:
+        return ChunkLines()
+    lines = ChunkLines()
+    previous: Token | None = None
+    for token in tokens:
+        if token.kind == "eof":
+            break
+        if token.line not in lines.starts and _starts_statement(previous, token):
+            lines.starts[token.line] = token.start
+        previous = token
+    return lines
+
+
+def _starts_statement(previous: Token | None, token: Token) -> bool:
+    if token.kind == "keyword":
+        if token.text not in _STARTS_STATEMENT:
+            return False
+    elif token.kind == "symbol":
+        if token.text != "::":
+            return False
+    elif token.kind != "name":
+        return False
+    if previous is None:
+        return True
+    if previous.kind in ("keyword",):
+        return bool(previous.text in _BEFORE_STATEMENT or previous.text in ("true", "false", "nil"))
+    if previous.kind in ("name", "number", "string"):
+        return True
+    return previous.text in _ENDS_EXPRESSION or previous.text == ";"
+
+
+def instrument(source: str, lines: list[int]) -> tuple[str, list[int]]:
+    """Insert breakpoint checks on ``lines`` (those where a statement starts).
+
+    Returns the new source and the lines that got a check.
+    """
+    chunk = statement_lines(source)
+    targets = sorted({line for line in lines if line in chunk.starts}, reverse=True)
+    out = source
+    for line in targets:
+        offset = chunk.starts[line]
+        out = f"{out[:offset]}{CHECK}({line}) {out[offset:]}"
+    return out, sorted(targets)

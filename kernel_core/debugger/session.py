@@ -1,0 +1,706 @@
+"""The debugger of one Lua world, speaking DAP. Runs on the execution thread only.
+
+Requests arrive through a :class:`DebugChannel` and are served by ``<command>_request``
+methods (debugpy's naming); a stop is a blocking call from Lua (``host.stopped``) that
+serves requests until the client resumes. Events go out through ``emit`` as DAP event
+bodies; the kernel turns them into Jupyter ``debug_event`` messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lupa.lua54 import lua_type
+
+from kernel_core.debugger.breakpoints import BreakpointTable, SourceBreakpoint
+from kernel_core.debugger.channel import DebugChannel, PendingRequest
+from kernel_core.debugger.instrument import instrument, statement_lines
+from kernel_core.debugger.variables import Handle, VariableStore, expandable
+
+if TYPE_CHECKING:
+    from kernel_core.runtime.script_runtime import ScriptRuntime
+
+log = logging.getLogger(__name__)
+
+Emit = Callable[[str, dict[str, Any]], None]
+
+MAIN_THREAD_ID = 1
+RESUME_COMMANDS = {"continue": "continue", "next": "over", "stepIn": "in", "stepOut": "out"}
+EXCEPTION_FILTERS = [
+    {
+        "filter": "error",
+        "label": "Any error",
+        "default": False,
+        "description": "Stop where any Lua error is raised, even one pcall catches.",
+    },
+    {
+        "filter": "uncaught",
+        "label": "Uncaught errors",
+        "default": True,
+        "description": "Stop where an error that nothing catches is raised.",
+    },
+]
+
+
+class DebugRequestError(Exception):
+    """A request that cannot be served; the message goes back in the failed response."""
+
+
+@dataclass
+class Stop:
+    """Where the script is stopped."""
+
+    reason: str
+    thread_id: int
+    frames: list[dict[str, Any]] = field(default_factory=list)
+    resume: str | None = None
+
+
+class DebugSession:
+    """Breakpoints, stops, stepping, frames, variables and evaluation for one runtime."""
+
+    def __init__(self, runtime: ScriptRuntime, channel: DebugChannel, emit: Emit) -> None:
+        self.runtime = runtime
+        self.channel = channel
+        self.emit = emit
+        self.breakpoints = BreakpointTable()
+        self.variables = VariableStore()
+        self.stop: Stop | None = None
+        self.stop_on_entry = False
+        self.launch_args: dict[str, Any] = {}
+        self.threads: dict[str, int] = {}
+        self._frame_ids: dict[int, int] = {}
+        self._function_wraps: dict[str, Any] = {}
+        self.handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
+            name[: -len("_request")].replace("__", "/"): getattr(self, name)
+            for name in dir(self)
+            if name.endswith("_request")
+        }
+        host = runtime.lua.table()
+        host.stopped = self._stopped
+        host.output = lambda category, text: self.emit(
+            "output", {"category": str(category), "output": str(text)}
+        )
+        host.hit_count = self._hit_count
+        host.serve_pending = self._serve_pending_from_lua
+        host.prepare = self._prepare_from_lua
+        host.read_source = self._source_text
+        values = runtime.load_lua("kernel_core.runtime.lua", "values.lua")
+        self.lua = runtime.load_lua(
+            "kernel_core.debugger", "debugger.lua", host, runtime.mux, values
+        )
+        self.values = values
+        self.lua.classes = runtime.api.classes
+        runtime.runner.on_error = self.lua.on_uncaught
+        runtime.debugger = self
+        self.lua.install_searcher()
+
+    # ------------------------------------------------------------------ serving
+
+    def serve(self, pending: PendingRequest) -> str | None:
+        """Serve one request; returns a resume action when it resumes a stop."""
+        request = pending.request
+        command = str(request.get("command", ""))
+        seq = request.get("seq", 0)
+        response: dict[str, Any] = {
+            "type": "response",
+            "request_seq": seq,
+            "command": command,
+            "success": True,
+        }
+        resume = None
+        try:
+            handler = self.handlers.get(command)
+            if handler is None:
+                raise DebugRequestError(f"unknown command '{command}'")
+            arguments = request.get("arguments") or {}
+            if not isinstance(arguments, dict):
+                raise DebugRequestError("arguments must be an object")
+            body = handler(arguments)
+            if isinstance(body, tuple):
+                body, resume = body
+            response["body"] = body if body is not None else {}
+        except DebugRequestError as exc:
+            response.update(success=False, message=str(exc))
+        except Exception as exc:
+            log.exception("debug request %s failed", command)
+            response.update(success=False, message=f"{type(exc).__name__}: {exc}")
+        pending.future.set_result(response)
+        if command == "initialize" and response["success"]:
+            self.emit("initialized", {})
+        return resume
+
+    def serve_pending(self) -> str | None:
+        """Serve every queued request (execution thread, not stopped); "pause" if asked."""
+        result = None
+        while (pending := self.channel.get_nowait()) is not None:
+            if pending.request.get("command") == "pause" and self.stop is None:
+                pending.future.set_result(self._ok(pending.request, {}))
+                result = "pause"
+                continue
+            self.serve(pending)
+        return result
+
+    def _serve_pending_from_lua(self) -> Any:
+        return self.serve_pending()
+
+    @staticmethod
+    def _ok(request: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "response",
+            "request_seq": request.get("seq", 0),
+            "command": request.get("command"),
+            "success": True,
+            "body": body,
+        }
+
+    # ------------------------------------------------------------------ stops
+
+    def _thread_id(self, thread: Any) -> int:
+        if thread is None:
+            return MAIN_THREAD_ID
+        pointer = str(self.runtime.lua.globals().string.format("%p", thread))
+        if pointer == self._main_pointer():
+            return MAIN_THREAD_ID
+        if pointer not in self.threads:
+            self.threads[pointer] = len(self.threads) + 2
+        return self.threads[pointer]
+
+    def _main_pointer(self) -> str:
+        return str(self.runtime.lua.eval("string.format('%p', (coroutine.running()))"))
+
+    def _stopped(self, reason: str, detail: Any) -> str:
+        """Called by Lua at a stop: tell the clients, serve requests until resumed."""
+        thread_id = self._thread_id(self.lua.stopped_thread())
+        self.stop = Stop(reason, thread_id)
+        body: dict[str, Any] = {"reason": reason, "threadId": thread_id, "allThreadsStopped": True}
+        if reason == "breakpoint" and detail is not None:
+            body["hitBreakpointIds"] = [int(detail)]
+        if reason == "exception" and detail is not None:
+            text = str(detail.text)
+            body.update(text=text, description=text)
+        self.emit("stopped", body)
+        try:
+            while self.stop.resume is None:
+                if self.runtime.abort_pending():
+                    self.stop.resume = "continue"  # an interrupt ends the stop and the run
+                    break
+                pending = self.channel.get(0.05)
+                if pending is None:
+                    continue
+                resume = self.serve(pending)
+                if resume is not None:
+                    self.stop.resume = resume
+            return self.stop.resume
+        finally:
+            self.stop = None
+            self.variables.clear()
+            self._frame_ids.clear()
+            self.emit("continued", {"threadId": thread_id, "allThreadsContinued": True})
+
+    def _hit_count(self, bp_id: int, hits: int) -> None:
+        bp = self.breakpoints.by_id(int(bp_id))
+        if bp is not None:
+            bp.hits = int(hits)
+            self.emit("llmspell/breakpointHit", {"id": bp.id, "hits": bp.hits})
+
+    # ------------------------------------------------------------------ loading code
+
+    def prepare(self, chunkname: str, source: str) -> tuple[str, list[int]]:
+        """Instrument a chunk's breakpoint lines before it is compiled."""
+        lines = [int(n) for n in self.lua.breakpoint_lines(chunkname).values()]
+        if not lines:
+            return source, []
+        return instrument(source, lines)
+
+    def _prepare_from_lua(self, chunkname: str, source: str) -> Any:
+        text, lines = self.prepare(str(chunkname), str(source))
+        return text, self.runtime.lua.table_from(lines)
+
+    def loaded(self, chunkname: str, lines: list[int]) -> None:
+        """A chunk compiled: its breakpoints now bind."""
+        self.lua.mark_loaded(chunkname, self.runtime.lua.table_from(lines))
+        path = chunkname[1:] if chunkname.startswith("@") else None
+        if path:
+            self.emit("loadedSource", {"reason": "new", "source": _source(path)})
+
+    # ------------------------------------------------------------------ DAP requests
+
+    def initialize_request(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "supportsConfigurationDoneRequest": True,
+            "supportsConditionalBreakpoints": True,
+            "supportsHitConditionalBreakpoints": True,
+            "supportsLogPoints": True,
+            "supportsFunctionBreakpoints": True,
+            "supportsEvaluateForHovers": True,
+            "supportsSetVariable": True,
+            "supportsSetExpression": True,
+            "supportsTerminateRequest": True,
+            "supportsLoadedSourcesRequest": True,
+            "supportsClipboardContext": True,
+            "supportsDelayedStackTraceLoading": True,
+            "supportsValueFormattingOptions": False,
+            "supportsStepBack": False,
+            "supportsRestartRequest": False,
+            "exceptionBreakpointFilters": EXCEPTION_FILTERS,
+        }
+
+    def launch_request(self, args: dict[str, Any]) -> None:
+        self.launch_args = dict(args)
+        self.stop_on_entry = bool(args.get("stopOnEntry", False))
+
+    def attach_request(self, args: dict[str, Any]) -> None:
+        self.stop_on_entry = bool(args.get("stopOnEntry", False))
+
+    def configurationDone_request(self, args: dict[str, Any]) -> None:
+        if self.stop_on_entry:
+            self.lua.set_stop_on_entry(True)
+
+    def disconnect_request(self, args: dict[str, Any]) -> tuple[None, str | None]:
+        self.breakpoints.clear()
+        self.lua.clear()
+        self._unwrap_functions()
+        if args.get("terminateDebuggee"):
+            self.runtime.request_abort("interrupt", "terminated by the debugger")
+        return None, ("continue" if self.stop is not None else None)
+
+    def terminate_request(self, args: dict[str, Any]) -> tuple[None, str | None]:
+        self.runtime.request_abort("interrupt", "terminated by the debugger")
+        return None, ("continue" if self.stop is not None else None)
+
+    def setBreakpoints_request(self, args: dict[str, Any]) -> dict[str, Any]:
+        source = args.get("source") or {}
+        path = source.get("path")
+        if not isinstance(path, str) or not path:
+            raise DebugRequestError("setBreakpoints needs source.path")
+        path = os.path.abspath(path)
+        requested = args.get("breakpoints")
+        if requested is None:
+            requested = [{"line": n} for n in args.get("lines") or []]
+        if not isinstance(requested, list):
+            raise DebugRequestError("breakpoints must be a list")
+        text = self._source_text(path)
+        chunk = statement_lines(text) if text is not None else None
+        specs = []
+        results: list[SourceBreakpoint] = []
+        for item in requested:
+            if not isinstance(item, dict) or not isinstance(item.get("line"), int):
+                raise DebugRequestError("each breakpoint needs an integer line")
+            line = int(item["line"])
+            resolved = chunk.resolve(line) if chunk is not None else line
+            bp = self.breakpoints.add(
+                path,
+                line,
+                resolved,
+                condition=item.get("condition") or None,
+                hit_condition=item.get("hitCondition") or None,
+                log_message=item.get("logMessage") or None,
+            )
+            if resolved is None:
+                bp.verified = False
+                bp.message = f"line {line} and the lines after it have no code"
+            elif text is None:
+                bp.verified = False
+                bp.message = f"{path} does not exist (yet); the breakpoint binds when it loads"
+            results.append(bp)
+            if resolved is not None:
+                specs.append(
+                    {
+                        "id": bp.id,
+                        "line": resolved,
+                        "condition": bp.condition,
+                        "hit": bp.hit_condition,
+                        "log": bp.log_message,
+                    }
+                )
+        self.breakpoints.replace(path, results)
+        outcomes = self.lua.set_breakpoints("@" + path, self.runtime.to_lua(specs))
+        by_id = {spec["id"]: outcomes[i + 1] for i, spec in enumerate(specs)}
+        for bp in results:
+            outcome = by_id.get(bp.id)
+            if outcome is not None and not outcome.ok:
+                bp.verified = False
+                bp.message = str(outcome.message)
+        return {"breakpoints": [bp.to_dap() for bp in results]}
+
+    def setFunctionBreakpoints_request(self, args: dict[str, Any]) -> dict[str, Any]:
+        self._unwrap_functions()
+        out = []
+        for item in args.get("breakpoints") or []:
+            name = str(item.get("name", ""))
+            bp = self.breakpoints.add_function(
+                name,
+                condition=item.get("condition") or None,
+                hit_condition=item.get("hitCondition") or None,
+            )
+            ok, message = self.lua.wrap_function(name, bp.id, bp.condition, bp.hit_condition)
+            bp.verified = bool(ok)
+            if not ok:
+                bp.message = str(message)
+            else:
+                self._function_wraps[name] = bp.id
+            out.append(bp.to_dap())
+        return {"breakpoints": out}
+
+    def _unwrap_functions(self) -> None:
+        for name in list(self._function_wraps):
+            self.lua.unwrap_function(name)
+        self._function_wraps.clear()
+
+    def setExceptionBreakpoints_request(self, args: dict[str, Any]) -> dict[str, Any]:
+        filters = [str(f) for f in args.get("filters") or []]
+        known = {str(f["filter"]) for f in EXCEPTION_FILTERS}
+        unknown = [f for f in filters if f not in known]
+        if unknown:
+            raise DebugRequestError(
+                f"unknown exception filter {unknown[0]!r}; use {' or '.join(sorted(known))}"
+            )
+        self.lua.set_exception_filters(self.runtime.lua.table_from(filters))
+        return {"breakpoints": [{"verified": True} for _ in filters]}
+
+    def threads_request(self, args: dict[str, Any]) -> dict[str, Any]:
+        threads = [{"id": MAIN_THREAD_ID, "name": "main"}]
+        for entry in self.runtime.mux.live_threads().values():
+            thread_id = self._thread_id(entry.co)
+            if thread_id != MAIN_THREAD_ID:
+                threads.append({"id": thread_id, "name": f"coroutine {thread_id} ({entry.status})"})
+        return {"threads": threads}
+
+    def _require_stop(self) -> Stop:
+        if self.stop is None:
+            raise DebugRequestError("the script is not stopped")
+        return self.stop
+
+    def stackTrace_request(self, args: dict[str, Any]) -> dict[str, Any]:
+        stop = self._require_stop()
+        thread_id = int(args.get("threadId", stop.thread_id))
+        if thread_id != stop.thread_id:
+            return {"stackFrames": [], "totalFrames": 0}
+        frames = self.runtime.from_lua(self.lua.frames(), what="frames") or []
+        start = int(args.get("startFrame") or 0)
+        levels = int(args.get("levels") or 0)
+        chosen = frames[start : start + levels] if levels else frames[start:]
+        out = []
+        for offset, info in enumerate(chosen):
+            index = start + offset + 1
+            frame_id = thread_id * 100000 + index
+            self._frame_ids[frame_id] = index
+            source = str(info.get("source", "?"))
+            is_c = info.get("what") == "C"
+            name = info.get("name") or (
+                "main chunk" if info.get("what") == "main" else "<anonymous>"
+            )
+            frame: dict[str, Any] = {
+                "id": frame_id,
+                "name": f"{name}" + (" [C]" if is_c else ""),
+                "line": max(int(info.get("line") or 0), 0),
+                "column": 1,
+            }
+            if is_c:
+                frame["presentationHint"] = "subtle"
+            elif source.startswith("@"):
+                frame["source"] = _source(source[1:])
+            else:
+                frame["source"] = {
+                    "name": source.lstrip("="),
+                    "sourceReference": 0,
+                    "origin": "llmspell",
+                }
+            out.append(frame)
+        return {"stackFrames": out, "totalFrames": len(frames)}
+
+    def _frame_index(self, frame_id: Any) -> int:
+        if frame_id is None:
+            return 1
+        index = self._frame_ids.get(int(frame_id))
+        if index is None:
+            raise DebugRequestError(f"unknown frameId {frame_id} (frames are valid until resumed)")
+        return index
+
+    def scopes_request(self, args: dict[str, Any]) -> dict[str, Any]:
+        self._require_stop()
+        index = self._frame_index(args.get("frameId"))
+        scopes = []
+        for name, kind, hint in (
+            ("Locals", "locals", "locals"),
+            ("Upvalues", "upvalues", None),
+            ("Varargs", "varargs", None),
+            ("Globals", "globals", None),
+        ):
+            if kind == "varargs" and not self.lua.varargs(index)[1]:
+                continue
+            ref = self.variables.add(Handle(kind, frame=index))
+            scope: dict[str, Any] = {
+                "name": name,
+                "variablesReference": ref,
+                "expensive": kind == "globals",
+            }
+            if hint:
+                scope["presentationHint"] = hint
+            scopes.append(scope)
+        return {"scopes": scopes}
+
+    def _variable(self, name: str, value: Any, evaluate_name: str | None) -> dict[str, Any]:
+        kind = lua_type(value) or _py_type(value)
+        described = self.lua.describe(value)
+        text = described[0] if isinstance(described, tuple) else described
+        var: dict[str, Any] = {
+            "name": name,
+            "value": str(text),
+            "type": kind,
+            "variablesReference": 0,
+        }
+        if evaluate_name:
+            var["evaluateName"] = evaluate_name
+        if expandable(value):
+            var["variablesReference"] = self.variables.add(
+                Handle("value", value=value, evaluate_name=evaluate_name)
+            )
+            if kind == "table":
+                length = int(self.runtime.lua.eval("rawlen")(value))
+                var["indexedVariables"] = length
+        return var
+
+    def variables_request(self, args: dict[str, Any]) -> dict[str, Any]:
+        ref = args.get("variablesReference")
+        handle = self.variables.get(int(ref)) if isinstance(ref, int) else None
+        if handle is None:
+            raise DebugRequestError(
+                f"unknown variablesReference {ref!r} (references are valid until the script "
+                "resumes)"
+            )
+        entries = self._children(handle)
+        start = int(args.get("start") or 0)
+        count = int(args.get("count") or 0)
+        chosen = entries[start : start + count] if count else entries[start:]
+        return {"variables": [self._variable(name, value, ev) for name, value, ev in chosen]}
+
+    def _children(self, handle: Handle) -> list[tuple[str, Any, str | None]]:
+        out: list[tuple[str, Any, str | None]] = []
+        if handle.kind in ("locals", "upvalues", "varargs"):
+            listing = getattr(self.lua, handle.kind)(handle.frame)
+            for i in range(1, len(listing) + 1):
+                entry = listing[i]
+                name = str(entry.name)
+                handle.keys[name] = entry.index
+                out.append((name, entry.value, name if handle.kind != "varargs" else None))
+            return out
+        value = self.runtime.lua.globals() if handle.kind == "globals" else handle.value
+        kind = lua_type(value)
+        if kind == "table":
+            entries, total = self.lua.table_entries(value)
+            for i in range(1, int(total) + 1):
+                entry = entries[i]
+                if entry.meta:
+                    out.append(("[metatable]", entry.value, None))
+                    continue
+                name = str(self.lua.key_name(entry.key))
+                handle.keys[name] = entry.key
+                out.append((name, entry.value, _child_name(handle.evaluate_name, entry.key)))
+        elif kind == "function":
+            upvalues = self.lua.function_upvalues(value)
+            out.extend(
+                (str(upvalues[i].key), upvalues[i].value, None) for i in range(1, len(upvalues) + 1)
+            )
+        elif kind == "userdata":
+            meta = self.runtime.lua.eval("getmetatable")(value)
+            if meta is not None:
+                out.append(("[metatable]", meta, None))
+        return out
+
+    def setVariable_request(self, args: dict[str, Any]) -> dict[str, Any]:
+        self._require_stop()
+        handle = self.variables.get(int(args.get("variablesReference") or -1))
+        name = str(args.get("name", ""))
+        text = str(args.get("value", ""))
+        if handle is None:
+            raise DebugRequestError("unknown variablesReference")
+        if not handle.keys:
+            self._children(handle)
+        if name not in handle.keys:
+            raise DebugRequestError(f"no variable named {name!r} here")
+        ok, value = self.lua.eval_value(text, handle.frame if handle.kind != "value" else 1)
+        if not ok:
+            raise DebugRequestError(f"cannot evaluate {text!r}: {value}")
+        if handle.kind in {"locals", "varargs"}:
+            self.lua.set_local(handle.frame, handle.keys[name], value)
+        elif handle.kind == "upvalues":
+            fn = self.lua.frame_function(handle.frame)
+            self.runtime.lua.eval("debug.setupvalue")(fn, handle.keys[name], value)
+        else:
+            target = self.runtime.lua.globals() if handle.kind == "globals" else handle.value
+            self.runtime.lua.eval("rawset")(target, handle.keys[name], value)
+        var = self._variable(name, value, None)
+        return {
+            "value": var["value"],
+            "type": var["type"],
+            "variablesReference": var["variablesReference"],
+        }
+
+    def evaluate_request(self, args: dict[str, Any]) -> dict[str, Any]:
+        expression = args.get("expression")
+        if not isinstance(expression, str) or not expression.strip():
+            raise DebugRequestError("evaluate needs a non-empty expression")
+        index = self._frame_index(args.get("frameId")) if self.stop is not None else 0
+        ok, result = self.lua.evaluate(index, expression)
+        if not ok:
+            raise DebugRequestError(str(result))
+        count = int(result.n) - 1  # result[1] is pcall's status
+        if count <= 0:
+            return {"result": "", "variablesReference": 0}
+        value = result[2]
+        if args.get("context") == "clipboard":
+            text = str(self.values.render(value))
+            return {"result": text, "variablesReference": 0}
+        var = self._variable(expression, value, expression)
+        if count > 1:
+            var["value"] = ", ".join(
+                str(self.values.summary(result[i])) for i in range(2, count + 2)
+            )
+        return {
+            "result": var["value"],
+            "type": var["type"],
+            "variablesReference": var["variablesReference"],
+            **({"indexedVariables": var["indexedVariables"]} if "indexedVariables" in var else {}),
+        }
+
+    def setExpression_request(self, args: dict[str, Any]) -> dict[str, Any]:
+        self._require_stop()
+        expression = str(args.get("expression", ""))
+        value = str(args.get("value", ""))
+        index = self._frame_index(args.get("frameId"))
+        ok, result = self.lua.evaluate(index, f"{expression} = ({value})")
+        if not ok:
+            raise DebugRequestError(str(result))
+        return self.evaluate_request({"expression": expression, "frameId": args.get("frameId")})
+
+    def continue_request(self, args: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        self._require_stop()
+        return {"allThreadsContinued": True}, "continue"
+
+    def next_request(self, args: dict[str, Any]) -> tuple[None, str]:
+        self._require_stop()
+        return None, "over"
+
+    def stepIn_request(self, args: dict[str, Any]) -> tuple[None, str]:
+        self._require_stop()
+        return None, "in"
+
+    def stepOut_request(self, args: dict[str, Any]) -> tuple[None, str]:
+        self._require_stop()
+        return None, "out"
+
+    def pause_request(self, args: dict[str, Any]) -> None:
+        if self.stop is not None:
+            return
+        raise DebugRequestError("nothing is running to pause")
+
+    def source_request(self, args: dict[str, Any]) -> dict[str, Any]:
+        source = args.get("source") or {}
+        path = source.get("path") or ""
+        name = source.get("name") or ""
+        text = self._source_text(path) if path else self.runtime.chunk_sources.get(name)
+        if text is None:
+            raise DebugRequestError(f"no source for {path or name!r}")
+        return {"content": text, "mimeType": "text/x-lua"}
+
+    def loadedSources_request(self, args: dict[str, Any]) -> dict[str, Any]:
+        chunks = self.runtime.from_lua(self.lua.loaded_sources()) or []
+        return {"sources": [_source(c[1:]) for c in chunks if str(c).startswith("@")]}
+
+    # ---- Jupyter's debugger extras
+
+    def debugInfo_request(self, args: dict[str, Any]) -> dict[str, Any]:
+        from kernel_core.kernel.cells import HASH_SEED
+
+        files = getattr(self.runtime, "cell_files", None)
+        return {
+            "isStarted": True,
+            "hashMethod": "Murmur2",
+            "hashSeed": HASH_SEED,
+            "tmpFilePrefix": files.prefix if files else "",
+            "tmpFileSuffix": ".lua",
+            "breakpoints": self.breakpoints.by_source_dap(),
+            "stoppedThreads": [self.stop.thread_id] if self.stop else [],
+            "richRendering": True,
+            "exceptionPaths": [],
+            "copyToGlobals": False,
+        }
+
+    def dumpCell_request(self, args: dict[str, Any]) -> dict[str, Any]:
+        code = args.get("code")
+        if not isinstance(code, str):
+            raise DebugRequestError("dumpCell needs code")
+        files = getattr(self.runtime, "cell_files", None)
+        if files is None:
+            raise DebugRequestError("this runtime has no cell files (not a kernel)")
+        return {"sourcePath": str(files.write(code))}
+
+    def inspectVariables_request(self, args: dict[str, Any]) -> dict[str, Any]:
+        names = self.runtime.from_lua(self.lua.user_globals()) or []
+        g = self.runtime.lua.globals()
+        out = [self._variable(str(name), g[name], str(name)) for name in sorted(names)]
+        return {"variables": out}
+
+    def richInspectVariables_request(self, args: dict[str, Any]) -> dict[str, Any]:
+        name = str(args.get("variableName", ""))
+        index = (
+            self._frame_index(args.get("frameId"))
+            if self.stop is not None and args.get("frameId") is not None
+            else 0
+        )
+        ok, result = self.lua.evaluate(index, name)
+        if not ok:
+            raise DebugRequestError(str(result))
+        value = result[2] if int(result.n) >= 2 else None
+        return {"data": {"text/plain": str(self.values.render(value))}, "metadata": {}}
+
+    def llmspell__hooks_request(self, args: dict[str, Any]) -> dict[str, Any]:
+        hooks = self.runtime.hooks
+        stats = hooks.stats() if hasattr(hooks, "stats") else []
+        return {"hooks": stats}
+
+    # ------------------------------------------------------------------ helpers
+
+    def _source_text(self, path: str) -> str | None:
+        try:
+            return Path(path).read_text(encoding="utf-8")
+        except OSError:
+            return self.runtime.chunk_sources.get(path)
+
+
+def _source(path: str) -> dict[str, Any]:
+    return {"name": os.path.basename(path), "path": path}
+
+
+def _py_type(value: Any) -> str:
+    if value is None:
+        return "nil"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str | bytes):
+        return "string"
+    return type(value).__name__
+
+
+def _child_name(parent: str | None, key: Any) -> str | None:
+    if parent is None:
+        return None
+    if isinstance(key, str) and key.isidentifier():
+        return f"{parent}.{key}"
+    if isinstance(key, int | float) and not isinstance(key, bool):
+        return f"{parent}[{key}]"
+    if isinstance(key, str):
+        return f"{parent}[{key!r}]"
+    return None
+
+
+__all__ = ["DebugRequestError", "DebugSession"]

@@ -21,6 +21,7 @@ class PendingRequest:
     """A DAP request and the future its response resolves."""
 
     request: dict[str, Any]
+    client: str = ""  # who sent it (the Jupyter session), for "last client leaves"
     future: concurrent.futures.Future[dict[str, Any]] = field(
         default_factory=concurrent.futures.Future
     )
@@ -35,9 +36,11 @@ class DebugChannel:
         self.wake_running: Callable[[], None] | None = None  # arms the hook
         self.wake_idle: Callable[[], None] | None = None  # submits a drain job
 
-    def submit(self, request: dict[str, Any]) -> concurrent.futures.Future[dict[str, Any]]:
-        """Queue a request (any thread); its future resolves with the DAP response."""
-        pending = PendingRequest(request)
+    def submit(
+        self, request: dict[str, Any], client: str = ""
+    ) -> concurrent.futures.Future[dict[str, Any]]:
+        """Queue a request from ``client`` (any thread); its future resolves with the response."""
+        pending = PendingRequest(request, client)
         self._queue.put(pending)
         for wake in (self.wake_running, self.wake_idle):
             if wake is not None:

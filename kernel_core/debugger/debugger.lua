@@ -278,7 +278,7 @@ local function hit(bp)
     host.output("console", interpolate(bp.log, env) .. "\n")
     return
   end
-  enter_stop(hit, "breakpoint", bp.id)
+  enter_stop(hit, bp.reason or "breakpoint", bp.id)
 end
 
 --- The check instrumented lines call: `__llmspell_bp(LINE)`.
@@ -697,6 +697,7 @@ function D.install_searcher()
       error(format("error loading module '%s' from file '%s':\n\t%s", name, path, cerr), 0)
     end
     D.mark_loaded(chunkname, lines)
+    host.module_loaded(chunkname)
     return fn, path
   end
 end
@@ -753,7 +754,8 @@ function D.wrap_function(name, id, condition, hit_spec)
     return false, format("no function named '%s' is defined (yet)", name)
   end
   local original = rawget(owner, key) or owner[key]
-  local bp = { id = id, hits = 0, enabled = true, condition = condition }
+  local bp = { id = id, hits = 0, enabled = true, condition = condition,
+               reason = "function breakpoint" }
   if hit_spec then bp.hit = hit_test(hit_spec) end
   local function entry(...)
     hit(bp)
@@ -766,7 +768,7 @@ function D.wrap_function(name, id, condition, hit_spec)
   end
   rawset(owner, key, stop_then_call)
   wrapped[name] = { owner = owner, key = key, original = original }
-  return true
+  return true, nil -- always two values: Python unpacks (ok, message)
 end
 
 function D.unwrap_function(name)

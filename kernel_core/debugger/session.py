@@ -90,6 +90,7 @@ class DebugSession:
         host.serve_pending = self._serve_pending_from_lua
         host.prepare = self._prepare_from_lua
         host.read_source = self._source_text
+        host.module_loaded = self._announce_source
         values = runtime.load_lua("kernel_core.runtime.lua", "values.lua")
         self.lua = runtime.load_lua(
             "kernel_core.debugger", "debugger.lua", host, runtime.mux, values
@@ -179,7 +180,7 @@ class DebugSession:
         thread_id = self._thread_id(self.lua.stopped_thread())
         self.stop = Stop(reason, thread_id)
         body: dict[str, Any] = {"reason": reason, "threadId": thread_id, "allThreadsStopped": True}
-        if reason == "breakpoint" and detail is not None:
+        if reason in ("breakpoint", "function breakpoint") and detail is not None:
             body["hitBreakpointIds"] = [int(detail)]
         if reason == "exception" and detail is not None:
             text = str(detail.text)
@@ -225,9 +226,13 @@ class DebugSession:
     def loaded(self, chunkname: str, lines: list[int]) -> None:
         """A chunk compiled: its breakpoints now bind."""
         self.lua.mark_loaded(chunkname, self.runtime.lua.table_from(lines))
-        path = chunkname[1:] if chunkname.startswith("@") else None
-        if path:
-            self.emit("loadedSource", {"reason": "new", "source": _source(path)})
+        self._announce_source(chunkname)
+
+    def _announce_source(self, chunkname: str) -> None:
+        """A loadedSource event for a chunk that came from a file."""
+        chunkname = str(chunkname)
+        if chunkname.startswith("@"):
+            self.emit("loadedSource", {"reason": "new", "source": _source(chunkname[1:])})
 
     # ------------------------------------------------------------------ DAP requests
 

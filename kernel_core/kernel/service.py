@@ -8,6 +8,7 @@ arrival order; control requests (interrupt, shutdown, debug) are served at once.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import os
@@ -109,7 +110,6 @@ class KernelService:
             "llmspell_run_request": self.llmspell_run_request,
         }
         self._debug_seq = 0
-        self._debug_tasks: set[asyncio.Task[None]] = set()
         self.control_handlers: dict[str, Handler] = {
             "debug_request": self.debug_request,
             "kernel_info_request": self.kernel_info_request,
@@ -644,18 +644,18 @@ class KernelService:
     async def debug_request(self, msg: Message) -> None:
         """DAP over Jupyter: the content is a DAP request; served on the execution thread.
 
-        Runs as its own task so the control channel keeps serving (an interrupt must get
-        through while a stopped script waits for the client)."""
+        Answered from the response's future, so the control channel keeps serving (an
+        interrupt must get through while a stopped script waits for the client)."""
         sock = self._current_socket
-        future = self.debug_channel.submit(dict(msg.content))
+        loop = asyncio.get_running_loop()
+        future = self.debug_channel.submit(dict(msg.content), client=msg.session)
 
-        async def answer() -> None:
-            response = await asyncio.wrap_future(future)
-            self.reply(sock, msg, "debug_reply", response)
+        def answer(done: concurrent.futures.Future[dict[str, Any]]) -> None:
+            self.reply(sock, msg, "debug_reply", done.result())
 
-        task = asyncio.create_task(answer())
-        self._debug_tasks.add(task)
-        task.add_done_callback(self._debug_tasks.discard)
+        # Queued on the loop when the response is made, so the reply goes out before any
+        # event the request causes (the `initialized` after `initialize`, `stopped` after `next`).
+        future.add_done_callback(lambda done: loop.call_soon_threadsafe(answer, done))
 
     async def interrupt_request(self, msg: Message) -> None:
         if self.engine is not None:

@@ -1,0 +1,3 @@
+-- Spins forever until paused or interrupted.
+local n = 0
+while true do n = n + 1 end -- @bp spin

@@ -107,6 +107,23 @@ local function user_bottoms(thread, anchor)
   return out
 end
 
+--- The innermost user frame below the anchor as its distance from the stack's bottom (what
+--- `user_bottoms(thread, anchor)[1]` is, without walking the rest of the stack: a
+--- conditional breakpoint in a hot function pays this on every pass).
+local function innermost_bottom(thread, anchor)
+  local base = anchor_level(thread, anchor)
+  if not base then return nil end
+  local level = base - adj(thread) + 1 -- anchor_level counted with its own frame on top
+  while true do
+    local info = getinfo(thread, level, "S")
+    if not info then return nil end
+    if info.what ~= "C" and not internal(info.source) then
+      return depth(thread) - adj(thread) - level -- depth counts its own frame on top
+    end
+    level = level + 1
+  end
+end
+
 -- ---------------------------------------------------------------- evaluation in a frame
 
 --- An environment reading (and assigning) the locals and upvalues of a frame, then its _ENV.
@@ -115,13 +132,15 @@ local function frame_env(thread, bottom)
   local function find_local(name)
     local found
     local i = 1
+    local level = depth(thread) - adj(thread) - bottom -- the stack stays put in this loop
+    local value
     while true do
-      local n = getlocal(thread, depth(thread) - adj(thread) - bottom, i)
+      local n, v = getlocal(thread, level, i)
       if n == nil then break end
-      if n == name then found = i end
+      if n == name then found, value = i, v end
       i = i + 1
     end
-    return found
+    return found, value
   end
   local function func()
     local info = getinfo(thread, depth(thread) - adj(thread) - bottom, "f")
@@ -148,11 +167,8 @@ local function frame_env(thread, bottom)
   end
   return setmetatable({}, {
     __index = function(_, name)
-      local i = find_local(name)
-      if i then
-        local _, v = getlocal(thread, depth(thread) - adj(thread) - bottom, i)
-        return v
-      end
+      local i, v = find_local(name)
+      if i then return v end
       local f = func()
       local u = find_upvalue(f, name)
       if u then
@@ -257,13 +273,22 @@ local function hit(bp)
   local thread = co_running()
   local env
   if bp.condition or bp.log then
-    local bottom = user_bottoms(thread, hit)[1]
+    local bottom = innermost_bottom(thread, hit)
     if bottom then env = frame_env(thread, bottom) end
   end
   if bp.condition then
-    local fn = load("return " .. bp.condition, "=(condition)", "t", env)
-    if not fn then return end
+    -- compiled once (set_breakpoints); a condition that re-enters its own breakpoint
+    -- gets a fresh copy so the outer evaluation keeps its _ENV
+    local fn = bp.condition_fn
+    if fn and not bp.evaluating then
+      setupvalue(fn, 1, env or G) -- upvalue 1 of a loaded chunk is its _ENV
+    else
+      fn = load("return " .. bp.condition, "=(condition)", "t", env)
+      if not fn then return end
+    end
+    bp.evaluating = true
     local ok, result = pcall(fn)
+    bp.evaluating = nil
     if not ok then
       host.output("console", format("breakpoint condition `%s` failed: %s\n", bp.condition,
         tostring(result)))
@@ -444,7 +469,7 @@ function D.set_breakpoints(source, specs)
       if not fn then
         result = { ok = false, message = "condition does not compile: " .. tostring(err) }
       else
-        bp.condition = spec.condition
+        bp.condition, bp.condition_fn = spec.condition, fn
       end
     end
     if result.ok and spec.hit and spec.hit ~= "" then

@@ -3,5 +3,13 @@
 from __future__ import annotations
 
 from kernel_core.client.client import KernelClient, KernelTimeout
+from kernel_core.client.debug import DebugClient, DebugEvent, DebugRequestFailed, MessageStream
 
-__all__ = ["KernelClient", "KernelTimeout"]
+__all__ = [
+    "DebugClient",
+    "DebugEvent",
+    "DebugRequestFailed",
+    "KernelClient",
+    "KernelTimeout",
+    "MessageStream",
+]

@@ -1,0 +1,310 @@
+"""The llmspell TUI: a debugger for one script (or a session on one kernel).
+
+The app is a client of the kernel like any other: ``KernelBridge`` talks to the kernel in
+workers and posts messages (``llmspell_tui.messages``); the handlers here route them to the
+panes, and the panes' own messages (a frame chosen, a breakpoint toggled, code typed) become
+requests. Nothing here waits on the kernel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer
+
+from llmspell_tui import messages as m
+from llmspell_tui.bridge import Attach, KernelBridge, Launch
+from llmspell_tui.help import ActionCommands, HelpScreen, described
+from llmspell_tui.panes.console import ConsolePane
+from llmspell_tui.panes.source import SourcePane
+from llmspell_tui.panes.stack import StackPane
+from llmspell_tui.panes.status import StatusBar
+from llmspell_tui.panes.variables import VariablesPane
+from llmspell_tui.themes import load_themes, theme_name
+from themes import LAYOUT_FILE
+
+
+class LlmspellApp(App[int]):
+    """Source, stack, variables and console panes over one kernel."""
+
+    CSS_PATH = LAYOUT_FILE
+    TITLE = "llmspell"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f5", "continue", "Continue", id="continue"),
+        Binding("f10", "step_over", "Step over", id="step_over"),
+        Binding("f11", "step_in", "Step in", id="step_in"),
+        Binding("shift+f11,f23", "step_out", "Step out", key_display="⇧F11", id="step_out"),
+        Binding("f9", "toggle_breakpoint", "Breakpoint", id="toggle_breakpoint"),
+        Binding("f6", "pause", "Pause", id="pause"),
+        Binding("question_mark", "help", "Keys", key_display="?", id="help"),
+        Binding("ctrl+q", "quit", "Quit", id="quit"),
+    ]
+    COMMANDS = App.COMMANDS | {ActionCommands}
+
+    def __init__(self, target: Launch | Attach, *, theme: str = "dark") -> None:
+        super().__init__()
+        self.target = target
+        self.theme_short = theme
+        self.bridge = KernelBridge(target, self.post_message)
+        self.thread_id: int | None = None  # the stopped thread
+        self.frame: m.Frame | None = None  # the selected frame
+        self.breakpoints: dict[str, set[int]] = {}
+        self.sources: dict[str, str] = {}
+        self.script: str | None = None
+        self.running = False
+        self.exit_code: int | None = None
+        # the source the pane should show once the kernel has sent it
+        self._wanted_source: str | None = None
+        self._wanted_line: int | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            yield SourcePane(id="source")
+            with Vertical(id="side"):
+                yield StackPane(id="stack")
+                yield VariablesPane(id="variables")
+        yield ConsolePane(id="console")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    # ------------------------------------------------------------------ panes
+
+    @property
+    def source_pane(self) -> SourcePane:
+        """The source pane."""
+        return self.query_one(SourcePane)
+
+    @property
+    def stack_pane(self) -> StackPane:
+        """The stack pane."""
+        return self.query_one(StackPane)
+
+    @property
+    def variables_pane(self) -> VariablesPane:
+        """The variables pane."""
+        return self.query_one(VariablesPane)
+
+    @property
+    def console_pane(self) -> ConsolePane:
+        """The console pane."""
+        return self.query_one(ConsolePane)
+
+    @property
+    def status(self) -> StatusBar:
+        """The status bar."""
+        return self.query_one(StatusBar)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def on_mount(self) -> None:
+        for theme in load_themes():
+            self.register_theme(theme)
+        self.theme = theme_name(self.theme_short)
+        self.source_pane.border_title = "Source"
+        self.stack_pane.border_title = "Stack"
+        self.variables_pane.border_title = "Variables"
+        self.console_pane.border_title = "Console"
+        self.source_pane.focus()
+        self.run_bridge()
+
+    async def on_unmount(self) -> None:
+        await self.bridge.close()
+
+    @work(group="kernel", exclusive=True, exit_on_error=False)
+    async def run_bridge(self) -> None:
+        """Connect, start the script, then post the kernel's messages until the app ends."""
+        if not await self.bridge.connect():
+            return
+        if isinstance(self.target, Launch) and self.target.script is not None:
+            self.running = True
+            self._request(self.bridge.run_script(), group="script")
+        await self.bridge.pump()
+
+    def _request(self, call: Coroutine[Any, Any, None], *, group: str = "dap") -> None:
+        self.run_worker(call, group=group, exit_on_error=False)
+
+    # ------------------------------------------------------------------ kernel messages
+
+    def on_kernel_connected(self, event: m.KernelConnected) -> None:
+        self.status.kernel = event.name or event.kernel_id[:8]
+        self.status.transport = event.transport
+        self.status.clients = event.clients
+        self.script = event.script
+        if event.script is not None:
+            self.status.state = "running"
+            self._show_source(event.script, None)
+        else:
+            self.status.state = "idle"
+
+    def on_kernel_failed(self, event: m.KernelFailed) -> None:
+        self.status.state = "no kernel"
+        self.console_pane.write_error(f"cannot reach the kernel: {event.message}")
+
+    def on_kernel_busy(self, event: m.KernelBusy) -> None:
+        if event.busy and self.thread_id is None:
+            self.status.state = "running"
+        elif not event.busy and self.status.state == "running":
+            self.status.state = "idle"
+
+    def on_clients_counted(self, event: m.ClientsCounted) -> None:
+        self.status.clients = event.clients
+
+    def on_output(self, event: m.Output) -> None:
+        self.console_pane.write_output(event.stream, event.text)
+
+    def on_result(self, event: m.Result) -> None:
+        self.console_pane.write_result(event.text)
+
+    def on_script_error(self, event: m.ScriptError) -> None:
+        self.console_pane.flush()
+        self.console_pane.write_error(f"{event.name}: {event.value}")
+
+    def on_script_finished(self, event: m.ScriptFinished) -> None:
+        self.running = False
+        self.exit_code = event.exit_code
+        self.console_pane.flush()
+        self.status.state = f"finished (exit {event.exit_code})"
+        self._request(self.bridge.count_clients())
+
+    def on_stopped(self, event: m.Stopped) -> None:
+        self.thread_id = event.thread_id
+        self.status.state = f"paused ({event.reason})"
+        self.console_pane.flush()
+        self.console_pane.set_paused(True)
+        if event.text:
+            self.console_pane.write_error(event.text)
+        self._request(self.bridge.stack(event.thread_id))
+
+    def on_continued(self, event: m.Continued) -> None:
+        self.thread_id = None
+        self.frame = None
+        self.stack_pane.clear()
+        self.variables_pane.clear_tree()
+        self.source_pane.set_current_line(None)
+        self.console_pane.set_paused(False)
+        self.status.state = "running"
+
+    def on_stack_loaded(self, event: m.StackLoaded) -> None:
+        if event.thread_id != self.thread_id:
+            return  # the thread ran on since
+        self.stack_pane.show(event.frames)
+        if event.frames:
+            self.status.state = f"paused at {event.frames[0].location}"
+
+    def on_stack_pane_frame_selected(self, event: StackPane.FrameSelected) -> None:
+        self.frame = event.frame
+        if event.frame.path is not None:
+            self._show_source(event.frame.path, event.frame.line)
+        self._request(self.bridge.scopes(event.frame.id))
+
+    def on_scopes_loaded(self, event: m.ScopesLoaded) -> None:
+        if self.frame is not None and event.frame_id == self.frame.id:
+            self.variables_pane.show_scopes(event.scopes)
+
+    def on_variables_pane_expand(self, event: VariablesPane.Expand) -> None:
+        self._request(self.bridge.variables(event.reference))
+
+    def on_variables_loaded(self, event: m.VariablesLoaded) -> None:
+        self.variables_pane.show_variables(event.reference, event.variables)
+
+    def on_source_loaded(self, event: m.SourceLoaded) -> None:
+        self.sources[event.path] = event.text
+        if self._wanted_source == event.path:
+            self._show_source(event.path, self._wanted_line)
+
+    def on_source_pane_breakpoint_toggled(self, event: SourcePane.BreakpointToggled) -> None:
+        lines = self.breakpoints.setdefault(event.path, set())
+        lines.symmetric_difference_update({event.line})
+        event.pane.set_breakpoints(lines)
+        self._request(self.bridge.set_breakpoints(event.path, sorted(lines)))
+
+    def on_breakpoints_set(self, event: m.BreakpointsSet) -> None:
+        self.breakpoints[event.path] = set(event.lines)
+        if self.source_pane.path == event.path:
+            self.source_pane.set_breakpoints(self.breakpoints[event.path])
+
+    def on_console_pane_submitted(self, event: ConsolePane.Submitted) -> None:
+        if self.thread_id is not None:
+            frame_id = self.frame.id if self.frame is not None else None
+            self._request(self.bridge.evaluate(event.code, frame_id))
+        else:
+            self._request(self.bridge.execute(event.code))
+
+    def on_evaluated(self, event: m.Evaluated) -> None:
+        self.console_pane.write_result(event.result)
+
+    def on_request_failed(self, event: m.RequestFailed) -> None:
+        self.console_pane.write_error(f"{event.command}: {event.message}")
+
+    def _show_source(self, path: str, line: int | None) -> None:
+        """Show ``path`` at ``line`` in the source pane, loading it first if needed."""
+        text = self.sources.get(path)
+        if text is None:
+            self._wanted_source, self._wanted_line = path, line
+            self._request(self.bridge.source(path))
+            return
+        self._wanted_source = None
+        pane = self.source_pane
+        if pane.path != path:
+            pane.show(path, text)
+        pane.set_breakpoints(self.breakpoints.get(path, set()))
+        pane.set_current_line(line)
+
+    # ------------------------------------------------------------------ actions
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Stepping needs a stopped thread; pause a running one."""
+        if action in ("step_over", "step_in", "step_out"):
+            return self.thread_id is not None or None
+        if action == "pause":
+            return (self.running and self.thread_id is None) or None
+        return True
+
+    def action_continue(self) -> None:
+        """F5: continue a stopped script, or run the script again once it has finished."""
+        if self.thread_id is not None:
+            self._request(self.bridge.resume("continue", self.thread_id))
+        elif not self.running and self.script is not None:
+            self.running = True
+            self.status.state = "running"
+            self._request(self.bridge.run_script(), group="script")
+
+    def action_step_over(self) -> None:
+        """F10: the next line in this function."""
+        if self.thread_id is not None:
+            self._request(self.bridge.resume("next", self.thread_id))
+
+    def action_step_in(self) -> None:
+        """F11: into the call on this line."""
+        if self.thread_id is not None:
+            self._request(self.bridge.resume("stepIn", self.thread_id))
+
+    def action_step_out(self) -> None:
+        """Shift+F11: out of this function."""
+        if self.thread_id is not None:
+            self._request(self.bridge.resume("stepOut", self.thread_id))
+
+    def action_toggle_breakpoint(self) -> None:
+        """F9: a breakpoint on the source cursor's line, or none."""
+        self.source_pane.action_toggle_breakpoint()
+
+    def action_pause(self) -> None:
+        """F6: stop the running script where it is."""
+        if self.running and self.thread_id is None:
+            self._request(self.bridge.pause())
+
+    def action_help(self) -> None:
+        """?: every key."""
+        self.push_screen(
+            HelpScreen(
+                [
+                    ("everywhere", described(self.BINDINGS)),
+                    ("source pane", described(SourcePane.BINDINGS)),
+                ]
+            )
+        )

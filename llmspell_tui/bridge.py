@@ -1,0 +1,316 @@
+"""The TUI's link to its kernel: requests go out as plain calls, everything that comes back
+(replies, iopub output, DAP events) is posted to the app as a message from ``messages.py``.
+
+Each method is meant to run in a Textual worker: the UI never waits on the kernel. A failed
+request becomes a :class:`~llmspell_tui.messages.RequestFailed` message, not an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from textual.message import Message as UIMessage
+
+from kernel_core.client import (
+    DebugClient,
+    DebugRequestFailed,
+    KernelClient,
+    KernelTimeout,
+    MessageStream,
+)
+from kernel_core.errors import LlmspellError
+from kernel_core.protocol.wire import Message
+from llmspell_tui import messages as m
+from llmspell_tui.kernel_process import start_kernel, stop_kernel
+
+log = logging.getLogger(__name__)
+
+Post = Callable[[UIMessage], object]
+# Parents whose busy/idle status means "code is running" (not kernel_info and the like).
+RUNNING_PARENTS = {"execute_request", "llmspell_run_request"}
+
+
+@dataclass(frozen=True)
+class Launch:
+    """Start a kernel for this TUI and, with a script, debug it."""
+
+    script: Path | None = None
+    args: list[str] = field(default_factory=list)
+    stop_on_entry: bool = True
+    config: str | None = None
+    profile: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Attach:
+    """Join a running kernel (id, name or connection file; None = the newest live one)."""
+
+    kernel: str | None = None
+
+
+class KernelBridge:
+    """One kernel connection with its debugger, translating to Textual messages."""
+
+    def __init__(self, target: Launch | Attach, post: Post) -> None:
+        self.target = target
+        self.post = post
+        self.client: KernelClient | None = None
+        self.debug: DebugClient | None = None
+        self.process: asyncio.subprocess.Process | None = None
+        self.connection_file: Path | None = None
+        self._stream: MessageStream | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def connect(self) -> bool:
+        """Start or find the kernel, connect, configure the debugger; False if that failed."""
+        try:
+            await self._connect()
+        except (LlmspellError, OSError) as exc:
+            self.post(m.KernelFailed(str(exc)))
+            return False
+        return True
+
+    async def _connect(self) -> None:
+        from kernel_core.kernel.registry import resolve_kernel
+
+        target = self.target
+        if isinstance(target, Launch):
+            self.connection_file, self.process = await start_kernel(
+                config=target.config, profile=target.profile, name=target.name
+            )
+        else:
+            self.connection_file = resolve_kernel(target.kernel)
+        client = self.client = KernelClient.from_file(self.connection_file)
+        self._stream = MessageStream(client)
+        await client.start()
+        # on control: the shell queue may be busy with a running (or paused) script
+        reply = await client.request("kernel_info_request", channel="control", timeout=15)
+        info = reply.content.get("llmspell", {})
+        debug = self.debug = DebugClient(client)
+        await debug.request("initialize", {"clientID": "llmspell-tui", "adapterID": "llmspell"})
+        script = None
+        if isinstance(target, Launch):
+            await debug.request("setExceptionBreakpoints", {"filters": ["uncaught"]})
+            arguments: dict[str, Any] = {"stopOnEntry": target.stop_on_entry}
+            if target.script is not None:
+                script = str(target.script.resolve())
+                arguments.update(program=script, args=target.args)
+            await debug.request("launch", arguments)
+        else:
+            await debug.request("attach", {})
+        await debug.request("configurationDone")
+        self.post(
+            m.KernelConnected(
+                kernel_id=str(info.get("kernel_id", "")),
+                name=str(info.get("name") or ""),
+                transport=str(info.get("transport", "")),
+                clients=int(info.get("clients") or 0),
+                script=script,
+            )
+        )
+        if isinstance(target, Attach):
+            await self._show_current_stop(str(info.get("state", "")))
+
+    async def _show_current_stop(self, state: str) -> None:
+        """On attach: show what the kernel is doing now (running, or stopped somewhere)."""
+        assert self.debug is not None
+        if state == "busy":
+            self.post(m.KernelBusy(True))
+        info = await self.debug.request("debugInfo")
+        for thread_id in info.get("stoppedThreads") or []:
+            self.post(m.Stopped("attach", int(thread_id), ""))
+
+    async def pump(self) -> None:
+        """Post every iopub message as a Textual message, until cancelled."""
+        assert self._stream is not None
+        async for msg in self._stream:
+            translated = translate(msg)
+            if translated is not None:
+                self.post(translated)
+
+    async def close(self) -> None:
+        """Disconnect, and stop the kernel if this TUI started it."""
+        if self._stream is not None:
+            self._stream.close()
+        if self.client is not None:
+            await self.client.close()
+        if self.process is not None and self.connection_file is not None:
+            await stop_kernel(self.process, self.connection_file)
+            self.process = None
+
+    # ------------------------------------------------------------------ requests
+
+    async def _guard(self, command: str, call: Awaitable[None]) -> None:
+        try:
+            await call
+        except (DebugRequestFailed, KernelTimeout) as exc:
+            message = exc.message if isinstance(exc, DebugRequestFailed) else str(exc)
+            self.post(m.RequestFailed(command, message))
+
+    async def _dap(self, command: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
+        assert self.debug is not None
+        return await self.debug.request(command, arguments)
+
+    async def run_script(self) -> None:
+        """Run the launched script to its end; posts ScriptFinished."""
+        assert self.client is not None
+        assert isinstance(self.target, Launch)
+        assert self.target.script is not None
+
+        async def run() -> None:
+            assert self.client is not None
+            assert isinstance(self.target, Launch)
+            reply = await self.client.execute(
+                "",
+                msg_type="llmspell_run_request",
+                content={
+                    "path": str(self.target.script),
+                    "args": self.target.args,
+                    "allow_stdin": False,
+                },
+            )
+            status = str(reply.content.get("status", "error"))
+            code = int(reply.content.get("exit_code", 0 if status == "ok" else 1))
+            self.post(m.ScriptFinished(status, code))
+
+        await self._guard("run", run())
+
+    async def execute(self, code: str) -> None:
+        """Run code in the kernel (its output arrives as messages)."""
+        assert self.client is not None
+        client = self.client
+
+        async def run() -> None:
+            await client.execute(code, allow_stdin=False)
+
+        await self._guard("execute", run())
+
+    async def count_clients(self) -> None:
+        """Ask the kernel how many clients it has."""
+        assert self.client is not None
+        client = self.client
+
+        async def count() -> None:
+            reply = await client.request("kernel_info_request", channel="control", timeout=5)
+            self.post(m.ClientsCounted(int(reply.content.get("llmspell", {}).get("clients", 0))))
+
+        await self._guard("kernel_info", count())
+
+    async def stack(self, thread_id: int) -> None:
+        """Load the frames of a stopped thread."""
+
+        async def load() -> None:
+            body = await self._dap("stackTrace", {"threadId": thread_id})
+            frames = [m.Frame.from_dap(f) for f in body.get("stackFrames", [])]
+            self.post(m.StackLoaded(thread_id, frames))
+
+        await self._guard("stackTrace", load())
+
+    async def scopes(self, frame_id: int) -> None:
+        """Load the scopes of a frame."""
+
+        async def load() -> None:
+            body = await self._dap("scopes", {"frameId": frame_id})
+            scopes = [m.Scope.from_dap(s) for s in body.get("scopes", [])]
+            self.post(m.ScopesLoaded(frame_id, scopes))
+
+        await self._guard("scopes", load())
+
+    async def variables(self, reference: int) -> None:
+        """Load the children of a variables reference."""
+
+        async def load() -> None:
+            body = await self._dap("variables", {"variablesReference": reference})
+            found = [m.Variable.from_dap(v) for v in body.get("variables", [])]
+            self.post(m.VariablesLoaded(reference, found))
+
+        await self._guard("variables", load())
+
+    async def source(self, path: str) -> None:
+        """Load a source file's text (through the kernel, so remote kernels work too)."""
+
+        async def load() -> None:
+            body = await self._dap("source", {"source": {"path": path}})
+            self.post(m.SourceLoaded(path, str(body.get("content", ""))))
+
+        await self._guard("source", load())
+
+    async def set_breakpoints(self, path: str, lines: list[int]) -> None:
+        """Replace the breakpoints of a file."""
+
+        async def send() -> None:
+            body = await self._dap(
+                "setBreakpoints",
+                {"source": {"path": path}, "breakpoints": [{"line": n} for n in lines]},
+            )
+            bound = [int(b.get("line") or 0) for b in body.get("breakpoints", [])]
+            self.post(m.BreakpointsSet(path, sorted(set(bound))))
+
+        await self._guard("setBreakpoints", send())
+
+    async def resume(self, command: str, thread_id: int) -> None:
+        """continue, next, stepIn or stepOut."""
+
+        async def send() -> None:
+            await self._dap(command, {"threadId": thread_id})
+
+        await self._guard(command, send())
+
+    async def pause(self) -> None:
+        """Pause the running script."""
+
+        async def send() -> None:
+            await self._dap("pause", {"threadId": 1})
+
+        await self._guard("pause", send())
+
+    async def evaluate(self, expression: str, frame_id: int | None) -> None:
+        """Evaluate an expression in a frame (the console while paused)."""
+
+        async def send() -> None:
+            arguments: dict[str, Any] = {"expression": expression, "context": "repl"}
+            if frame_id is not None:
+                arguments["frameId"] = frame_id
+            body = await self._dap("evaluate", arguments)
+            self.post(
+                m.Evaluated(expression, str(body.get("result", "")), str(body.get("type", "")))
+            )
+
+        await self._guard("evaluate", send())
+
+
+def translate(msg: Message) -> UIMessage | None:
+    """The Textual message for one iopub message (None for those the TUI ignores)."""
+    content = msg.content
+    kind = msg.msg_type
+    if kind == "stream":
+        return m.Output(str(content.get("name", "stdout")), str(content.get("text", "")))
+    if kind == "execute_result":
+        return m.Result(str(content.get("data", {}).get("text/plain", "")))
+    if kind == "error":
+        return m.ScriptError(str(content.get("ename", "")), str(content.get("evalue", "")))
+    if kind == "status":
+        if msg.parent_header.get("msg_type") not in RUNNING_PARENTS:
+            return None
+        return m.KernelBusy(content.get("execution_state") == "busy")
+    if kind == "debug_event":
+        event = str(content.get("event", ""))
+        body = content.get("body") or {}
+        if event == "stopped":
+            return m.Stopped(
+                str(body.get("reason", "")),
+                int(body.get("threadId") or 1),
+                str(body.get("text") or body.get("description") or ""),
+            )
+        if event == "continued":
+            return m.Continued(int(body.get("threadId") or 1))
+        if event == "output":
+            return m.Output(str(body.get("category", "console")), str(body.get("output", "")))
+    return None

@@ -1,0 +1,69 @@
+"""``llmspell tui``: the debugger TUI (Textual is imported only when this command runs)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from kernel_core.errors import UsageError
+
+EPILOG = """\
+examples:
+  llmspell tui script.lua                 debug a script: stops before its first line (F5 runs)
+  llmspell tui script.lua -- --topic lua  pass arguments to the script
+  llmspell tui script.lua --no-stop       run at once (breakpoints and errors still stop)
+  llmspell tui --attach work              join the running kernel named 'work'
+  llmspell tui                            a console session on a fresh kernel
+
+Keys: F5 continue/run, F10 step over, F11 step in, Shift+F11 step out, F9 breakpoint,
+F6 pause, ? every key, Ctrl+P command palette, Ctrl+Q quit. With the source focused,
+n s r c b step, step in, return, continue and toggle a breakpoint (as in pudb).
+"""
+
+
+def add_parser(command: object) -> None:
+    """Register ``tui`` with the CLI."""
+    p = command("tui", "debug a script in the terminal UI", EPILOG, "tui")  # type: ignore[operator]
+    p.add_argument("script", nargs="?", help="the .lua file to debug")
+    p.add_argument(
+        "--attach",
+        metavar="KERNEL",
+        nargs="?",
+        const="",
+        help="attach to a running kernel (id, name or connection file; none: the newest)",
+    )
+    p.add_argument("--no-stop", action="store_true", help="do not stop before the first line")
+    p.add_argument("--theme", default="dark", help="colour theme: dark or light (themes/*.tcss)")
+    p.add_argument("--name", help="a name for the kernel started for you")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the TUI until the user quits; returns the script's exit status if it finished."""
+    from llmspell_tui.app import LlmspellApp
+    from llmspell_tui.bridge import Attach, Launch
+    from llmspell_tui.themes import available_themes
+
+    if args.theme not in available_themes():
+        raise UsageError(
+            f"unknown theme '{args.theme}'; choose one of: {', '.join(available_themes())}"
+        )
+    target: Launch | Attach
+    if args.attach is not None:
+        if args.script:
+            raise UsageError("give a script or --attach, not both")
+        target = Attach(args.attach or None)
+    else:
+        script = Path(args.script) if args.script else None
+        if script is not None and not script.is_file():
+            raise UsageError(f"no such script: {script}")
+        target = Launch(
+            script=script,
+            args=list(args.script_args),
+            stop_on_entry=not args.no_stop,
+            config=getattr(args, "config", None),
+            profile=getattr(args, "profile", None),
+            name=args.name,
+        )
+    app = LlmspellApp(target, theme=args.theme)
+    app.run()
+    return app.exit_code or 0

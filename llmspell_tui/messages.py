@@ -1,0 +1,214 @@
+"""App-wide kernel events as Textual messages, posted by the kernel bridge.
+
+DAP bodies and Jupyter contents are decoded into the small typed records below at the bridge;
+panes receive these, never raw dicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.message import Message
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One stack frame of a stopped thread."""
+
+    id: int
+    name: str
+    line: int
+    path: str | None
+
+    @classmethod
+    def from_dap(cls, frame: dict[str, Any]) -> Frame:
+        """A frame from a DAP ``StackFrame``."""
+        source = frame.get("source") or {}
+        path = source.get("path")
+        return cls(
+            id=int(frame["id"]),
+            name=str(frame.get("name", "?")),
+            line=int(frame.get("line") or 0),
+            path=str(path) if path else None,
+        )
+
+    @property
+    def location(self) -> str:
+        """``file.lua:12`` (the file's name only)."""
+        name = self.path.rsplit("/", 1)[-1] if self.path else "?"
+        return f"{name}:{self.line}"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A variables scope of a frame (Locals, Upvalues, Varargs, Globals)."""
+
+    name: str
+    reference: int
+    expensive: bool
+
+    @classmethod
+    def from_dap(cls, scope: dict[str, Any]) -> Scope:
+        """A scope from a DAP ``Scope``."""
+        return cls(
+            name=str(scope.get("name", "?")),
+            reference=int(scope.get("variablesReference") or 0),
+            expensive=bool(scope.get("expensive")),
+        )
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A name and its value as Lua shows it; ``reference`` > 0 when it can be expanded."""
+
+    name: str
+    value: str
+    type: str
+    reference: int
+
+    @classmethod
+    def from_dap(cls, var: dict[str, Any]) -> Variable:
+        """A variable from a DAP ``Variable``."""
+        return cls(
+            name=str(var.get("name", "?")),
+            value=str(var.get("value", "")),
+            type=str(var.get("type", "")),
+            reference=int(var.get("variablesReference") or 0),
+        )
+
+
+@dataclass
+class KernelConnected(Message):
+    """Connected to a kernel and its debugger (handled by ``on_kernel_connected``)."""
+
+    kernel_id: str
+    name: str
+    transport: str
+    clients: int
+    script: str | None
+
+
+@dataclass
+class KernelFailed(Message):
+    """The kernel could not be started or reached (``on_kernel_failed``)."""
+
+    message: str
+
+
+@dataclass
+class KernelBusy(Message):
+    """Code started or stopped running on the kernel (``on_kernel_busy``)."""
+
+    busy: bool
+
+
+@dataclass
+class ClientsCounted(Message):
+    """How many clients the kernel has (``on_clients_counted``)."""
+
+    clients: int
+
+
+@dataclass
+class Output(Message):
+    """Text the script or a cell wrote to ``stream`` (``on_output``)."""
+
+    stream: str
+    text: str
+
+
+@dataclass
+class Result(Message):
+    """A value a cell returned (``on_result``)."""
+
+    text: str
+
+
+@dataclass
+class ScriptError(Message):
+    """An error a script or cell raised (``on_script_error``)."""
+
+    name: str
+    value: str
+
+
+@dataclass
+class ScriptFinished(Message):
+    """The script ended (``on_script_finished``)."""
+
+    status: str
+    exit_code: int
+
+
+@dataclass
+class Stopped(Message):
+    """The debugger stopped a thread (``on_stopped``)."""
+
+    reason: str
+    thread_id: int
+    text: str
+
+
+@dataclass
+class Continued(Message):
+    """The stopped script runs again (``on_continued``)."""
+
+    thread_id: int
+
+
+@dataclass
+class StackLoaded(Message):
+    """The frames of the stopped thread (``on_stack_loaded``)."""
+
+    thread_id: int
+    frames: list[Frame]
+
+
+@dataclass
+class ScopesLoaded(Message):
+    """The scopes of a frame (``on_scopes_loaded``)."""
+
+    frame_id: int
+    scopes: list[Scope]
+
+
+@dataclass
+class VariablesLoaded(Message):
+    """The children of a variables reference (``on_variables_loaded``)."""
+
+    reference: int
+    variables: list[Variable]
+
+
+@dataclass
+class SourceLoaded(Message):
+    """The text of a source file (``on_source_loaded``)."""
+
+    path: str
+    text: str
+
+
+@dataclass
+class BreakpointsSet(Message):
+    """The breakpoints of a file as the debugger bound them (``on_breakpoints_set``)."""
+
+    path: str
+    lines: list[int]
+
+
+@dataclass
+class Evaluated(Message):
+    """The value of an expression the console evaluated (``on_evaluated``)."""
+
+    expression: str
+    result: str
+    type: str
+
+
+@dataclass
+class RequestFailed(Message):
+    """A request to the kernel failed (``on_request_failed``)."""
+
+    command: str
+    message: str

@@ -1,0 +1,25 @@
+"""The status bar: kernel, state (idle / running / paused at file:line / finished), clients."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widgets import Static
+
+
+class StatusBar(Static):
+    """One line about the kernel and the script."""
+
+    kernel: reactive[str] = reactive("connecting…")
+    transport: reactive[str] = reactive("")
+    state: reactive[str] = reactive("starting")
+    clients: reactive[int] = reactive(0)
+
+    def render(self) -> Text:
+        parts = [f"kernel {self.kernel}"]
+        if self.transport:
+            parts.append(self.transport)
+        parts.append(self.state)
+        if self.clients:
+            parts.append(f"{self.clients} client{'s' if self.clients != 1 else ''}")
+        return Text(" · ".join(parts))

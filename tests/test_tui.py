@@ -1,0 +1,198 @@
+"""The TUI against a real kernel: Pilot tests of the debugging story and SVG snapshots.
+
+Snapshots live in snapshots/test_tui/ (``pytest tests/test_tui.py --snapshot-update`` after a
+deliberate change, then look at them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_textual_snapshot
+from syrupy.location import PyTestLocation
+from textual.pilot import Pilot
+from textual.widgets import Input, RichLog
+
+from kernel_core.kernel.registry import known_kernels
+from llmspell_tui.messages import (
+    BreakpointsSet,
+    Evaluated,
+    ScriptFinished,
+    StackLoaded,
+    Stopped,
+    VariablesLoaded,
+)
+from tests.debug_fixtures import marker_line
+from tests.tui_fixtures import DEMO, RecordingApp, demo_app
+
+SNAPSHOTS = Path(__file__).resolve().parent.parent / "snapshots"
+
+
+class SnapshotsDirExtension(pytest_textual_snapshot.SVGImageExtension):  # type: ignore[misc]
+    """pytest-textual-snapshot's SVG files, kept in snapshots/<test module>/."""
+
+    @classmethod
+    def dirname(cls, *, test_location: PyTestLocation) -> str:
+        return str(SNAPSHOTS / Path(test_location.filepath).stem)
+
+
+@pytest.fixture(autouse=True)
+def _snapshots_in_snapshots_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    # snap_compare looks the extension up by this name each time it runs
+    monkeypatch.setattr(pytest_textual_snapshot, "SVGImageExtension", SnapshotsDirExtension)
+
+
+@pytest.fixture
+async def started() -> AsyncIterator[Callable[..., Any]]:
+    """Run apps under Pilot; afterwards, assert that no kernel they started is left."""
+    processes: list[asyncio.subprocess.Process] = []
+
+    def remember(app: RecordingApp) -> None:
+        if app.bridge.process is not None:
+            processes.append(app.bridge.process)
+
+    yield remember
+    for proc in processes:
+        assert proc.returncode is not None, "the kernel outlived its TUI"
+    assert known_kernels() == []
+
+
+def console_text(app: RecordingApp) -> list[str]:
+    """The console log's lines as plain text."""
+    return [strip.text.rstrip() for strip in app.query_one(RichLog).lines]
+
+
+def locals_shown(app: RecordingApp) -> list[str]:
+    """The Locals node's children as shown."""
+    scope = app.variables_pane.root.children[0]
+    assert str(scope.label) == "Locals"
+    return [str(child.label) for child in scope.children]
+
+
+async def stop_on_entry(app: RecordingApp) -> Stopped:
+    """Wait until the app shows the entry stop with its locals loaded."""
+    stop = await app.waiter.wait_for(Stopped)
+    await app.waiter.wait_for(StackLoaded)
+    await app.waiter.wait_for(VariablesLoaded)
+    return stop
+
+
+async def set_breakpoint(pilot: Pilot[Any], app: RecordingApp, line: int) -> None:
+    """Move the source cursor to ``line`` with the arrow keys and press F9."""
+    source = app.source_pane
+    source.focus()
+    moves = line - source.cursor_line
+    await pilot.press(*(["down"] * moves if moves > 0 else ["up"] * -moves))
+    assert source.cursor_line == line
+    await pilot.press("f9")
+    await app.waiter.wait_for(BreakpointsSet, lambda m: m.lines == [line])
+
+
+async def test_tui_starts_the_script_stopped_on_its_first_line(started: Any) -> None:
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        started(app)
+        stop = await stop_on_entry(app)
+        await pilot.pause()
+        entry = marker_line(DEMO, "entry")
+        assert stop.reason == "entry"
+        assert app.source_pane.path == str(DEMO.resolve())
+        assert app.source_pane.current_line == entry
+        assert [f.name for f in app.stack_pane.frames] == ["main chunk"]
+        assert app.status.state == f"paused at demo.lua:{entry}"
+        assert app.status.kernel == "demo"
+        assert console_text(app) == []  # nothing ran yet
+
+
+async def test_f9_then_f5_stops_at_the_breakpoint_with_its_locals(started: Any) -> None:
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        started(app)
+        await stop_on_entry(app)
+        loop = marker_line(DEMO, "loop")
+        await set_breakpoint(pilot, app, loop)
+        assert app.source_pane.breakpoints == {loop}
+        await pilot.press("f5")
+        stop = await app.waiter.wait_for(Stopped)
+        await app.waiter.wait_for(VariablesLoaded)
+        assert stop.reason == "breakpoint"
+        assert app.source_pane.current_line == loop
+        assert app.status.state == f"paused at demo.lua:{loop}"
+        shown = locals_shown(app)
+        assert "total = 0" in shown
+        assert "i = 1" in shown
+        assert any(label.startswith("config = {") for label in shown)
+
+
+async def test_f10_moves_the_current_line_to_the_next_statement(started: Any) -> None:
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        started(app)
+        await stop_on_entry(app)
+        await pilot.press("f10")
+        stop = await app.waiter.wait_for(Stopped)
+        await app.waiter.wait_for(StackLoaded)
+        assert stop.reason == "step"
+        assert app.source_pane.current_line == marker_line(DEMO, "second")
+        assert app.status.state == f"paused at demo.lua:{marker_line(DEMO, 'second')}"
+
+
+async def test_console_evaluates_in_the_stopped_frame(started: Any) -> None:
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        started(app)
+        await stop_on_entry(app)
+        await set_breakpoint(pilot, app, marker_line(DEMO, "loop"))
+        await pilot.press("f5")
+        await app.waiter.wait_for(Stopped)
+        await app.waiter.wait_for(StackLoaded)
+        app.query_one(Input).focus()
+        await pilot.press(*"total + i * 10", "enter")
+        evaluated = await app.waiter.wait_for(Evaluated)
+        assert evaluated.result == "10"
+        assert console_text(app)[-2:] == ["> total + i * 10", "10"]
+
+
+async def test_no_stop_runs_at_once_streaming_stdout_and_stderr(started: Any) -> None:
+    app = demo_app(stop_on_entry=False)
+    async with app.run_test(size=(100, 30)):
+        started(app)
+        finished = await app.waiter.wait_for(ScriptFinished)
+        assert finished.exit_code == 0
+        assert app.status.state == "finished (exit 0)"
+        assert console_text(app) == ["demo: 6", "done"]
+        log = app.query_one(RichLog)
+        # stderr is drawn in the theme's error colour, stdout is not
+        styles = [strip._segments[0].style for strip in log.lines]
+        assert styles[0] != styles[1]
+
+
+def _take(terminal_size: tuple[int, int], snap_compare: Any, at_breakpoint: bool) -> bool:
+    app = demo_app()
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await stop_on_entry(app)
+        if at_breakpoint:
+            await set_breakpoint(pilot, app, marker_line(DEMO, "loop"))
+            await pilot.press("f5")
+            await app.waiter.wait_for(Stopped)
+            await app.waiter.wait_for(VariablesLoaded)
+
+    try:
+        return bool(snap_compare(app, terminal_size=terminal_size, run_before=run_before))
+    finally:
+        assert known_kernels() == []
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_snapshot_stopped_on_entry(size: tuple[int, int], snap_compare: Any) -> None:
+    assert _take(size, snap_compare, at_breakpoint=False)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_snapshot_stopped_at_a_breakpoint(size: tuple[int, int], snap_compare: Any) -> None:
+    assert _take(size, snap_compare, at_breakpoint=True)

@@ -1,0 +1,81 @@
+"""Driving the TUI against a real kernel: an app that records the messages it has handled.
+
+Tests wait for messages (``await app.waiter.wait_for(Stopped)``), never for a time: a message
+is recorded after the app's handlers for it have run, so the screen state it causes is there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from textual.message import Message
+
+from llmspell_tui.app import LlmspellApp
+from llmspell_tui.bridge import Launch
+
+TUI_LUA = Path(__file__).parent / "lua" / "tui"
+DEMO = TUI_LUA / "demo.lua"
+
+M = TypeVar("M", bound=Message)
+
+
+class Waiter:
+    """Messages in the order the app handled them, and a way to wait for the next one."""
+
+    def __init__(self) -> None:
+        self.handled: list[Message] = []
+        self._cursor = 0
+        self._arrived: asyncio.Event | None = None
+
+    def record(self, message: Message) -> None:
+        """Note a handled message."""
+        self.handled.append(message)
+        if self._arrived is not None:
+            self._arrived.set()
+
+    async def wait_for(
+        self,
+        kind: type[M],
+        predicate: Callable[[M], bool] = lambda _: True,
+        timeout: float = 20.0,
+    ) -> M:
+        """The next handled message of ``kind`` matching ``predicate`` (after the last found)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        self._arrived = asyncio.Event()
+        while True:
+            for index in range(self._cursor, len(self.handled)):
+                message = self.handled[index]
+                if isinstance(message, kind) and predicate(message):
+                    self._cursor = index + 1
+                    return message
+            self._arrived.clear()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                seen = [type(m).__name__ for m in self.handled[self._cursor :]]
+                raise TimeoutError(f"no {kind.__name__} within {timeout}s; handled since: {seen}")
+            try:
+                await asyncio.wait_for(self._arrived.wait(), remaining)
+            except TimeoutError:
+                continue
+
+
+class RecordingApp(LlmspellApp):
+    """The TUI, recording every message that reached the app once its handlers ran."""
+
+    def __init__(self, target: Launch, *, theme: str = "dark") -> None:
+        super().__init__(target, theme=theme)
+        self.waiter = Waiter()
+
+    async def _on_message(self, message: Message) -> None:
+        # Textual's dispatch entry point: the app's handlers for ``message`` run inside it.
+        await super()._on_message(message)
+        self.waiter.record(message)
+
+
+def demo_app(**launch: object) -> RecordingApp:
+    """The TUI debugging tests/lua/tui/demo.lua on a kernel named 'demo'."""
+    return RecordingApp(Launch(script=DEMO, name="demo", **launch))  # type: ignore[arg-type]

@@ -232,6 +232,12 @@ class Debugger:
         """Run a fixture's text as a cell (dumped first, as JupyterLab does); its msg_id."""
         return self.execute(Path(path).read_text())
 
+    def interrupt(self) -> dict[str, Any]:
+        """Send interrupt_request on the control channel; its reply content."""
+        msg = self.client.session.msg("interrupt_request", {})
+        self.client.control_channel.send(msg)
+        return self.response(str(msg["header"]["msg_id"]))
+
     # ---- common sequences
 
     def start(self) -> dict[str, Any]:

@@ -37,10 +37,20 @@ class DebugChannel:
         self.wake_idle: Callable[[], None] | None = None  # submits a drain job
 
     def submit(
-        self, request: dict[str, Any], client: str = ""
+        self,
+        request: dict[str, Any],
+        client: str = "",
+        on_response: Callable[[dict[str, Any]], None] | None = None,
     ) -> concurrent.futures.Future[dict[str, Any]]:
-        """Queue a request from ``client`` (any thread); its future resolves with the response."""
+        """Queue a request from ``client`` (any thread); its future resolves with the response.
+
+        ``on_response`` is called on the thread that makes the response, before anything the
+        request causes afterwards (events), so a reply can be ordered before its events.
+        """
         pending = PendingRequest(request, client)
+        if on_response is not None:
+            callback = on_response
+            pending.future.add_done_callback(lambda done: callback(done.result()))
         self._queue.put(pending)
         for wake in (self.wake_running, self.wake_idle):
             if wake is not None:

@@ -23,6 +23,7 @@ local ipairs, tonumber, table = ipairs, tonumber, table
 local co_running, co_status = coroutine.running, coroutine.status
 local type, pairs, next, tostring, rawget, rawset, select, pcall, load, error =
   type, pairs, next, tostring, rawget, rawset, select, pcall, load, error
+local rawequal = rawequal
 local setmetatable, getmetatable, format, sub = setmetatable, getmetatable, string.format,
   string.sub
 local G = _G
@@ -541,14 +542,46 @@ end
 
 -- ---------------------------------------------------------------- frames and variables
 
+--- A name for a function Lua cannot name (one called from C: pcall, table.sort, ...):
+--- a local or upvalue of a frame further out holding it, else a global. Only for stack
+--- traces, never on the hot path.
+local function guess_name(thread, bottom, func)
+  for b = bottom - 1, 0, -1 do
+    local level = depth(thread) - adj(thread) - b
+    local i = 1
+    while true do
+      local n, v = getlocal(thread, level, i)
+      if n == nil then break end
+      if rawequal(v, func) and sub(n, 1, 1) ~= "(" then return n end
+      i = i + 1
+    end
+    local info = getinfo(thread, level, "f")
+    if info and type(info.func) == "function" then
+      i = 1
+      while true do
+        local n, v = getupvalue(info.func, i)
+        if n == nil then break end
+        if rawequal(v, func) then return n end
+        i = i + 1
+      end
+    end
+  end
+  for k, v in next, G do
+    if rawequal(v, func) and type(k) == "string" then return k end
+  end
+  return nil
+end
+
 --- The visible frames of the stop: {{source, line, name, what, linedefined}, ...}.
 function D.frames()
   if not stopped then return {} end
   local thread, out = stopped.thread, {}
   for i, bottom in ipairs(stopped.bottoms) do
-    local info = getinfo(thread, depth(thread) - adj(thread) - bottom, "Slnt")
+    local info = getinfo(thread, depth(thread) - adj(thread) - bottom, "Slntf")
+    local name = info.name
+    if not name and info.what ~= "main" then name = guess_name(thread, bottom, info.func) end
     out[i] = {
-      source = info.source, line = info.currentline, name = info.name or "",
+      source = info.source, line = info.currentline, name = name or "",
       namewhat = info.namewhat, what = info.what, linedefined = info.linedefined,
       short_src = info.short_src, istailcall = info.istailcall,
     }

@@ -8,7 +8,6 @@ arrival order; control requests (interrupt, shutdown, debug) are served at once.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import logging
 import os
@@ -648,14 +647,17 @@ class KernelService:
         interrupt must get through while a stopped script waits for the client)."""
         sock = self._current_socket
         loop = asyncio.get_running_loop()
-        future = self.debug_channel.submit(dict(msg.content), client=msg.session)
 
-        def answer(done: concurrent.futures.Future[dict[str, Any]]) -> None:
-            self.reply(sock, msg, "debug_reply", done.result())
+        def answer(response: dict[str, Any]) -> None:
+            self.reply(sock, msg, "debug_reply", response)
 
         # Queued on the loop when the response is made, so the reply goes out before any
         # event the request causes (the `initialized` after `initialize`, `stopped` after `next`).
-        future.add_done_callback(lambda done: loop.call_soon_threadsafe(answer, done))
+        self.debug_channel.submit(
+            dict(msg.content),
+            client=msg.session,
+            on_response=lambda response: loop.call_soon_threadsafe(answer, response),
+        )
 
     async def interrupt_request(self, msg: Message) -> None:
         if self.engine is not None:

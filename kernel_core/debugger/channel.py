@@ -40,7 +40,7 @@ class DebugChannel:
         self,
         request: dict[str, Any],
         client: str = "",
-        on_response: Callable[[dict[str, Any]], None] | None = None,
+        on_response: Callable[[dict[str, Any]], object] | None = None,
     ) -> concurrent.futures.Future[dict[str, Any]]:
         """Queue a request from ``client`` (any thread); its future resolves with the response.
 

@@ -81,14 +81,16 @@ class DebugSession:
             for name in dir(self)
             if name.endswith("_request")
         }
+        self._main_thread = self._main_pointer()
         host = runtime.lua.table()
-        host.stopped = self._stopped
+        settle = runtime.lua.eval("function() end")
+        host.stopped = _settled(settle, self._stopped)
         host.output = lambda category, text: self.emit(
             "output", {"category": str(category), "output": str(text)}
         )
         host.hit_count = self._hit_count
-        host.serve_pending = self._serve_pending_from_lua
-        host.prepare = self._prepare_from_lua
+        host.serve_pending = _settled(settle, self._serve_pending_from_lua)
+        host.prepare = _settled(settle, self._prepare_from_lua)
         host.read_source = self._source_text
         host.module_loaded = self._announce_source
         values = runtime.load_lua("kernel_core.runtime.lua", "values.lua")
@@ -166,13 +168,15 @@ class DebugSession:
         if thread is None:
             return MAIN_THREAD_ID
         pointer = str(self.runtime.lua.globals().string.format("%p", thread))
-        if pointer == self._main_pointer():
+        if pointer == self._main_thread:
             return MAIN_THREAD_ID
         if pointer not in self.threads:
             self.threads[pointer] = len(self.threads) + 2
         return self.threads[pointer]
 
     def _main_pointer(self) -> str:
+        # Asked from inside a coroutine (a stop there), lupa answers with the coroutine: so
+        # this is read once, at construction, on the main thread (it never changes).
         return str(self.runtime.lua.eval("string.format('%p', (coroutine.running()))"))
 
     def _stopped(self, reason: str, detail: Any) -> str:
@@ -678,6 +682,22 @@ class DebugSession:
             return Path(path).read_text(encoding="utf-8")
         except OSError:
             return self.runtime.chunk_sources.get(path)
+
+
+def _settled(settle: Any, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` as a host function that may run inside a coroutine.
+
+    lupa 2.8: in a Python callback called from a coroutine (coroutine.create/resume), the
+    first table read returns ``(thread, value)`` instead of the value; any Lua call first
+    puts lupa right. Without this a breakpoint inside a coroutine failed with
+    "'tuple' object is not callable" and killed the coroutine.
+    """
+
+    def entry(*args: Any) -> Any:
+        settle()
+        return fn(*args)
+
+    return entry
 
 
 def _source(path: str) -> dict[str, Any]:

@@ -431,6 +431,14 @@ class ScriptRuntime:
 
         self.script = ScriptContext(script.resolve(), args)
         install_args(self, script, args)
+        # A world made before its script (a kernel running a file) must find the modules
+        # next to that script too, as `llmspell run` does.
+        # (table access, no Lua code: a debugger's stop-on-entry must not stop in here)
+        directory = self.script.directory
+        package = self.lua.globals().package
+        prefix = f"{directory}/?.lua;{directory}/?/init.lua;"
+        if lupa.lua_type(package) == "table" and prefix not in str(package.path):
+            package.path = prefix + str(package.path)
 
     def api_names(self) -> dict[str, list[str]]:
         """Known names for "did you mean": every global with its fields, the method tables of

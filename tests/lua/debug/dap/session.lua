@@ -2,7 +2,7 @@
 local function square(x)
   local result = x * x -- @bp square
   return result
-end
+end -- @bp entry
 
 local total = 0
 for i = 1, 5 do

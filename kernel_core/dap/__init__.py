@@ -1,0 +1,1 @@
+"""The Debug Adapter Protocol on a byte stream: ``llmspell dap`` for editors."""

@@ -78,6 +78,7 @@ class Debugger:
     iopub: list[Received] = field(default_factory=list)
     cursor: int = 0  # events before this index were consumed by wait_event
     reply_dates: dict[int, datetime] = field(default_factory=dict)
+    thread: int = 1  # the thread of the last stop (frames and steps default to it)
 
     # ---- requests
 
@@ -248,15 +249,17 @@ class Debugger:
 
     def stopped(self, timeout: float = 10) -> dict[str, Any]:
         """Wait for the next stop; returns the stopped body."""
-        return self.wait_event("stopped", timeout)
+        body = self.wait_event("stopped", timeout)
+        self.thread = int(body["threadId"])
+        return body
 
-    def frames(self, thread_id: int = 1, **arguments: Any) -> list[dict[str, Any]]:
+    def frames(self, thread_id: int | None = None, **arguments: Any) -> list[dict[str, Any]]:
         """Stack frames of the stopped thread."""
-        body = self.ok("stackTrace", threadId=thread_id, **arguments)
+        body = self.ok("stackTrace", threadId=thread_id or self.thread, **arguments)
         frames: list[dict[str, Any]] = body["stackFrames"]
         return frames
 
-    def top(self, thread_id: int = 1) -> dict[str, Any]:
+    def top(self, thread_id: int | None = None) -> dict[str, Any]:
         """The innermost frame."""
         return self.frames(thread_id, levels=1)[0]
 
@@ -295,9 +298,9 @@ class Debugger:
         """The line the innermost frame is at."""
         return int(self.top()["line"])
 
-    def step(self, command: str, thread_id: int = 1) -> dict[str, Any]:
+    def step(self, command: str, thread_id: int | None = None) -> dict[str, Any]:
         """Step and wait for the stop that ends the step; returns the stopped body."""
-        self.ok(command, threadId=thread_id)
+        self.ok(command, threadId=thread_id or self.thread)
         return self.stopped()
 
 

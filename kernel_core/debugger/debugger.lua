@@ -340,6 +340,18 @@ local function on_line(line)
           return
         end
       end
+    else
+      -- another thread runs: when the stepping coroutine yielded or ended (not merely
+      -- resumed this one), the step continues in whatever runs now, its resumer
+      local status = step.thread and co_status(step.thread)
+      if status == "suspended" or status == "dead" then
+        local info = getinfo(2, "S")
+        if not internal(info.source) then
+          step = nil
+          enter_stop(on_line, "step")
+          return
+        end
+      end
     end
   end
   if stop_on_entry then

@@ -73,8 +73,13 @@ local function apply(co)
 end
 
 --- Re-apply the wanted hook on every tracked thread (after a mode change).
+local main_thread -- set by M.setup
+
 function M.apply_all()
   apply(nil)
+  -- a mode changed inside a coroutine (a stop there) must reach the main thread too: a
+  -- step that leaves the coroutine continues in it
+  if main_thread and co_running() ~= main_thread then apply(main_thread) end
   for co in pairs(threads) do
     if co_status(co) ~= "dead" then apply(co) end
   end
@@ -238,6 +243,7 @@ end
 --- Called once: track the main thread and hand Python ldblib's C dispatcher pointer.
 function M.setup()
   local main = co_running()
+  main_thread = main
   sethook(hook, "", 1000000000) -- install so lua_gethook can read the dispatcher
   host.capture_dispatcher(format("%p", main))
   sethook(hook, "", 0) -- mask 0: nothing runs, but `hook` stays registered for this thread

@@ -73,6 +73,8 @@ class DebugSession:
         self.stop: Stop | None = None
         self.stop_on_entry = False
         self.launch_args: dict[str, Any] = {}
+        self.clients: set[str] = set()  # Jupyter sessions that sent debug requests
+        self._client = ""  # the sender of the request being served
         self.threads: dict[str, int] = {}
         self._frame_ids: dict[int, int] = {}
         self._function_wraps: dict[str, Any] = {}
@@ -110,6 +112,9 @@ class DebugSession:
         request = pending.request
         command = str(request.get("command", ""))
         seq = request.get("seq", 0)
+        self._client = pending.client
+        if pending.client and command != "disconnect":
+            self.clients.add(pending.client)
         response: dict[str, Any] = {
             "type": "response",
             "request_seq": seq,
@@ -272,6 +277,13 @@ class DebugSession:
             self.lua.set_stop_on_entry(True)
 
     def disconnect_request(self, args: dict[str, Any]) -> tuple[None, str | None]:
+        self.clients.discard(self._client)
+        if self.clients and not args.get("terminateDebuggee"):
+            return None, None  # others still debug: their breakpoints and the stop stay
+        if self.stop is not None and self.runtime.config.get(
+            "kernel", "pause_when_last_client_leaves"
+        ):
+            return None, None
         self.breakpoints.clear()
         self.lua.clear()
         self._unwrap_functions()
@@ -444,6 +456,12 @@ class DebugSession:
         ):
             if kind == "varargs" and not self.lua.varargs(index)[1]:
                 continue
+            if kind == "globals":
+                repl = self.runtime.repl_scope
+                if repl is not None and self.lua.frame_uses_env(index, repl.env):
+                    # a cell's top-level locals live in the REPL scope, not the frame
+                    ref = self.variables.add(Handle("repl", frame=index))
+                    scopes.append({"name": "REPL", "variablesReference": ref, "expensive": False})
             ref = self.variables.add(Handle(kind, frame=index))
             scope: dict[str, Any] = {
                 "name": name,
@@ -500,6 +518,14 @@ class DebugSession:
                 handle.keys[name] = entry.index
                 out.append((name, entry.value, name if handle.kind != "varargs" else None))
             return out
+        if handle.kind == "repl":
+            repl = self.runtime.repl_scope
+            listing = self.lua.repl_locals(repl.names, repl.locals)
+            for i in range(1, len(listing) + 1):
+                name = str(listing[i].name)
+                handle.keys[name] = name
+                out.append((name, listing[i].value, name))
+            return out
         value = self.runtime.lua.globals() if handle.kind == "globals" else handle.value
         kind = lua_type(value)
         if kind == "table":
@@ -542,6 +568,8 @@ class DebugSession:
         elif handle.kind == "upvalues":
             fn = self.lua.frame_function(handle.frame)
             self.runtime.lua.eval("debug.setupvalue")(fn, handle.keys[name], value)
+        elif handle.kind == "repl":
+            self.runtime.lua.eval("rawset")(self.runtime.repl_scope.locals, name, value)
         else:
             target = self.runtime.lua.globals() if handle.kind == "globals" else handle.value
             self.runtime.lua.eval("rawset")(target, handle.keys[name], value)
@@ -587,7 +615,9 @@ class DebugSession:
         ok, result = self.lua.evaluate(index, f"{expression} = ({value})")
         if not ok:
             raise DebugRequestError(str(result))
-        return self.evaluate_request({"expression": expression, "frameId": args.get("frameId")})
+        shown = self.evaluate_request({"expression": expression, "frameId": args.get("frameId")})
+        shown["value"] = shown.pop("result")
+        return shown
 
     def continue_request(self, args: dict[str, Any]) -> tuple[dict[str, Any], str]:
         self._require_stop()

@@ -18,7 +18,7 @@ EXPANDABLE = {"table", "function", "thread", "userdata"}
 class Handle:
     """What a variablesReference points at."""
 
-    kind: str  # "locals" | "upvalues" | "varargs" | "globals" | "value"
+    kind: str  # "locals" | "upvalues" | "varargs" | "globals" | "repl" | "value"
     frame: int = 0  # 1-based frame index for scopes
     value: Any = None
     evaluate_name: str | None = None

@@ -66,6 +66,7 @@ class CellExecutor:
         if debug is not None:
             self.debugger = DebugSession(self.runtime, debug[0], debug[1])
         self.repl = self.runtime.load_lua("kernel_core.kernel", "repl.lua")
+        self.runtime.repl_scope = self.repl  # the debugger shows a cell's REPL locals
         self.cell_numbers: dict[str, int] = {}
         # True while a cell or script runs: only then does an interrupt apply. An abort
         # requested at any other time would hit the next Lua call (a completion, the

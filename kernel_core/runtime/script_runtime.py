@@ -134,6 +134,7 @@ class ScriptRuntime:
         self.hooks: HookDispatcher = NoHooks()  # replaced by the Hook global
         self.debugger: Any = None  # a DebugSession, when a debugger is attached
         self.cell_files: Any = None  # a kernel's CellFiles (cells named as Jupyter expects)
+        self.repl_scope: Any = None  # a kernel's REPL scope (repl.lua), shown by the debugger
         # text of chunks that are not files (cells, exec snippets), by chunk name without '='
         self.chunk_sources: dict[str, str] = {}
         self.lua = lupa.LuaRuntime(

@@ -8,13 +8,15 @@ requests. Nothing here waits on the kernel.
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
-from typing import Any, ClassVar
+import functools
+from collections.abc import Callable, Coroutine
+from typing import Any, ClassVar, TypeVar
 
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import Footer
 
 from llmspell_tui import messages as m
@@ -27,6 +29,21 @@ from llmspell_tui.panes.status import StatusBar
 from llmspell_tui.panes.variables import VariablesPane
 from llmspell_tui.themes import load_themes, theme_name
 from themes import LAYOUT_FILE
+
+E = TypeVar("E", bound=Message)
+
+
+def _while_shown(
+    handler: Callable[[LlmspellApp, E], None],
+) -> Callable[[LlmspellApp, E], None]:
+    """Drop a kernel message that arrives while the app is closing (its panes are gone)."""
+
+    @functools.wraps(handler)
+    def guarded(app: LlmspellApp, message: E) -> None:
+        if app.screen_stack:
+            handler(app, message)
+
+    return guarded
 
 
 class LlmspellApp(App[int]):
@@ -130,6 +147,7 @@ class LlmspellApp(App[int]):
 
     # ------------------------------------------------------------------ kernel messages
 
+    @_while_shown
     def on_kernel_connected(self, event: m.KernelConnected) -> None:
         self.status.kernel = event.name or event.kernel_id[:8]
         self.status.transport = event.transport
@@ -141,29 +159,36 @@ class LlmspellApp(App[int]):
         else:
             self.status.state = "idle"
 
+    @_while_shown
     def on_kernel_failed(self, event: m.KernelFailed) -> None:
         self.status.state = "no kernel"
         self.console_pane.write_error(f"cannot reach the kernel: {event.message}")
 
+    @_while_shown
     def on_kernel_busy(self, event: m.KernelBusy) -> None:
         if event.busy and self.thread_id is None:
             self.status.state = "running"
         elif not event.busy and self.status.state == "running":
             self.status.state = "idle"
 
+    @_while_shown
     def on_clients_counted(self, event: m.ClientsCounted) -> None:
         self.status.clients = event.clients
 
+    @_while_shown
     def on_output(self, event: m.Output) -> None:
         self.console_pane.write_output(event.stream, event.text)
 
+    @_while_shown
     def on_result(self, event: m.Result) -> None:
         self.console_pane.write_result(event.text)
 
+    @_while_shown
     def on_script_error(self, event: m.ScriptError) -> None:
         self.console_pane.flush()
         self.console_pane.write_error(f"{event.name}: {event.value}")
 
+    @_while_shown
     def on_script_finished(self, event: m.ScriptFinished) -> None:
         self.running = False
         self.exit_code = event.exit_code
@@ -171,6 +196,7 @@ class LlmspellApp(App[int]):
         self.status.state = f"finished (exit {event.exit_code})"
         self._request(self.bridge.count_clients())
 
+    @_while_shown
     def on_stopped(self, event: m.Stopped) -> None:
         self.thread_id = event.thread_id
         self.status.state = f"paused ({event.reason})"
@@ -180,6 +206,7 @@ class LlmspellApp(App[int]):
             self.console_pane.write_error(event.text)
         self._request(self.bridge.stack(event.thread_id))
 
+    @_while_shown
     def on_continued(self, event: m.Continued) -> None:
         self.thread_id = None
         self.frame = None
@@ -189,6 +216,7 @@ class LlmspellApp(App[int]):
         self.console_pane.set_paused(False)
         self.status.state = "running"
 
+    @_while_shown
     def on_stack_loaded(self, event: m.StackLoaded) -> None:
         if event.thread_id != self.thread_id:
             return  # the thread ran on since
@@ -202,6 +230,7 @@ class LlmspellApp(App[int]):
             self._show_source(event.frame.path, event.frame.line)
         self._request(self.bridge.scopes(event.frame.id))
 
+    @_while_shown
     def on_scopes_loaded(self, event: m.ScopesLoaded) -> None:
         if self.frame is not None and event.frame_id == self.frame.id:
             self.variables_pane.show_scopes(event.scopes)
@@ -209,9 +238,11 @@ class LlmspellApp(App[int]):
     def on_variables_pane_expand(self, event: VariablesPane.Expand) -> None:
         self._request(self.bridge.variables(event.reference))
 
+    @_while_shown
     def on_variables_loaded(self, event: m.VariablesLoaded) -> None:
         self.variables_pane.show_variables(event.reference, event.variables)
 
+    @_while_shown
     def on_source_loaded(self, event: m.SourceLoaded) -> None:
         self.sources[event.path] = event.text
         if self._wanted_source == event.path:
@@ -223,6 +254,7 @@ class LlmspellApp(App[int]):
         event.pane.set_breakpoints(lines)
         self._request(self.bridge.set_breakpoints(event.path, sorted(lines)))
 
+    @_while_shown
     def on_breakpoints_set(self, event: m.BreakpointsSet) -> None:
         self.breakpoints[event.path] = set(event.lines)
         if self.source_pane.path == event.path:
@@ -235,9 +267,11 @@ class LlmspellApp(App[int]):
         else:
             self._request(self.bridge.execute(event.code))
 
+    @_while_shown
     def on_evaluated(self, event: m.Evaluated) -> None:
         self.console_pane.write_result(event.result)
 
+    @_while_shown
     def on_request_failed(self, event: m.RequestFailed) -> None:
         self.console_pane.write_error(f"{event.command}: {event.message}")
 

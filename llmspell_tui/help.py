@@ -14,10 +14,6 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 
-def _keys(binding: Binding) -> str:
-    return ", ".join(k.strip() for k in binding.key.split(","))
-
-
 def described(bindings: Iterable[BindingType]) -> list[Binding]:
     """The bindings that have a description (every one a user can discover)."""
     return [b for b in bindings if isinstance(b, Binding) and b.description]
@@ -41,7 +37,7 @@ class HelpScreen(ModalScreen[None]):
             table.add_columns("key", "action", "where")
             for where, bindings in self.sections:
                 for binding in bindings:
-                    table.add_row(_keys(binding), binding.description, where)
+                    table.add_row(self.app.get_key_display(binding), binding.description, where)
             yield table
 
 
@@ -56,7 +52,7 @@ class ActionCommands(Provider):
             yield DiscoveryHit(
                 binding.description,
                 partial(self.app.run_action, binding.action),
-                help=f"key: {_keys(binding)}",
+                help=f"key: {self.app.get_key_display(binding)}",
             )
 
     async def search(self, query: str) -> Hits:
@@ -68,5 +64,5 @@ class ActionCommands(Provider):
                     score,
                     matcher.highlight(binding.description),
                     partial(self.app.run_action, binding.action),
-                    help=f"key: {_keys(binding)}",
+                    help=f"key: {self.app.get_key_display(binding)}",
                 )

@@ -15,9 +15,10 @@ import pytest
 import pytest_textual_snapshot
 from syrupy.location import PyTestLocation
 from textual.pilot import Pilot
-from textual.widgets import Input, RichLog
+from textual.widgets import DataTable, Input, RichLog
 
 from kernel_core.kernel.registry import known_kernels
+from llmspell_tui.help import HelpScreen
 from llmspell_tui.messages import (
     BreakpointsSet,
     Evaluated,
@@ -26,6 +27,7 @@ from llmspell_tui.messages import (
     Stopped,
     VariablesLoaded,
 )
+from llmspell_tui.themes import ThemeError, load_theme, load_themes
 from tests.debug_fixtures import marker_line
 from tests.tui_fixtures import DEMO, RecordingApp, demo_app
 
@@ -196,3 +198,41 @@ def test_snapshot_stopped_on_entry(size: tuple[int, int], snap_compare: Any) -> 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
 def test_snapshot_stopped_at_a_breakpoint(size: tuple[int, int], snap_compare: Any) -> None:
     assert _take(size, snap_compare, at_breakpoint=True)
+
+
+async def test_question_mark_opens_a_help_screen_listing_every_key(started: Any) -> None:
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        started(app)
+        await stop_on_entry(app)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        table = app.screen.query_one(DataTable)
+        rows = [tuple(str(cell) for cell in table.get_row_at(i)) for i in range(table.row_count)]
+        assert ("f10", "Step over", "everywhere") in rows
+        assert ("n", "Next", "source pane") in rows
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+
+
+def test_a_theme_file_with_a_bad_colour_is_an_error_naming_the_key(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.tcss"
+    bad.write_text("$dark: true;\n$primary: #5fafff;\n$error: reddish;\n")
+    with pytest.raises(ThemeError, match=r"\$error is 'reddish', not a colour"):
+        load_theme(bad)
+
+
+def test_a_theme_file_with_a_rule_is_an_error_naming_the_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.tcss"
+    bad.write_text("/* colours */\n$primary: #5fafff;\nScreen { color: red; }\n")
+    with pytest.raises(ThemeError, match=r"bad.tcss:3: expected a variable declaration"):
+        load_theme(bad)
+
+
+def test_shipped_themes_load_as_dark_and_light() -> None:
+    themes = {theme.name: theme for theme in load_themes()}
+    assert themes["llmspell-dark"].dark
+    assert not themes["llmspell-light"].dark
+    assert themes["llmspell-dark"].variables["syntax-theme"] == "monokai"

@@ -22,6 +22,7 @@ class SourceBreakpoint:
     verified: bool = True
     message: str | None = None
     hits: int = 0
+    waiting: bool = False  # its file did not exist when it was set
 
     def to_dap(self) -> dict[str, Any]:
         """The DAP Breakpoint body."""
@@ -78,6 +79,10 @@ class BreakpointTable:
             self._by_source[path] = breakpoints
         else:
             self._by_source.pop(path, None)
+
+    def for_path(self, path: str) -> list[SourceBreakpoint]:
+        """The line breakpoints of one source."""
+        return list(self._by_source.get(path, []))
 
     def by_id(self, bp_id: int) -> SourceBreakpoint | None:
         return self._by_id.get(bp_id)

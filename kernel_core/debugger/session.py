@@ -223,10 +223,43 @@ class DebugSession:
 
     def prepare(self, chunkname: str, source: str) -> tuple[str, list[int]]:
         """Instrument a chunk's breakpoint lines before it is compiled."""
+        if chunkname.startswith("@"):
+            self._bind_waiting(chunkname[1:], source)
         lines = [int(n) for n in self.lua.breakpoint_lines(chunkname).values()]
         if not lines:
             return source, []
         return instrument(source, lines)
+
+    def _bind_waiting(self, path: str, source: str) -> None:
+        """Breakpoints set before their file existed bind now that it loads: resolve their
+        lines against the real source and tell the clients (``breakpoint`` events)."""
+        waiting = [bp for bp in self.breakpoints.for_path(path) if bp.waiting]
+        if not waiting:
+            return
+        chunk = statement_lines(source)
+        for bp in waiting:
+            bp.waiting = False
+            bp.line = chunk.resolve(bp.requested_line)
+            bp.verified = bp.line is not None
+            bp.message = (
+                None
+                if bp.verified
+                else f"line {bp.requested_line} and the lines after it have no code"
+            )
+        specs = [
+            {
+                "id": bp.id,
+                "line": bp.line,
+                "condition": bp.condition,
+                "hit": bp.hit_condition,
+                "log": bp.log_message,
+            }
+            for bp in self.breakpoints.for_path(path)
+            if bp.line is not None
+        ]
+        self.lua.set_breakpoints("@" + path, self.runtime.to_lua(specs))
+        for bp in waiting:
+            self.emit("breakpoint", {"reason": "changed", "breakpoint": bp.to_dap()})
 
     def _prepare_from_lua(self, chunkname: str, source: str) -> Any:
         text, lines = self.prepare(str(chunkname), str(source))
@@ -328,6 +361,7 @@ class DebugSession:
                 bp.message = f"line {line} and the lines after it have no code"
             elif text is None:
                 bp.verified = False
+                bp.waiting = True
                 bp.message = f"{path} does not exist (yet); the breakpoint binds when it loads"
             results.append(bp)
             if resolved is not None:

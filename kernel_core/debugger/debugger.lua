@@ -202,16 +202,12 @@ D.compile = compile
 local function pack(...) return { n = select("#", ...), ... } end
 
 --- Evaluate in the frame `index` (1 = innermost) of the stop; returns ok, results (packed).
+--- Not stopped (or index 0): evaluated in the globals, as a REPL would (the REPL scope of a
+--- kernel when it has one: D.repl_env).
 function D.evaluate(index, text)
-  if not stopped then return false, "not stopped" end
-  local thread = stopped.thread
-  local env
-  local bottom = index and index > 0 and stopped.bottoms[index]
-  if bottom then
-    env = frame_env(thread, bottom)
-  else
-    env = G
-  end
+  local env = D.repl_env or G
+  local bottom = stopped and index and index > 0 and stopped.bottoms[index]
+  if bottom then env = frame_env(stopped.thread, bottom) end
   local fn, err = compile(text, env)
   if not fn then return false, err end
   local r = pack(pcall(fn))

@@ -67,6 +67,8 @@ class CellExecutor:
             self.debugger = DebugSession(self.runtime, debug[0], debug[1])
         self.repl = self.runtime.load_lua("kernel_core.kernel", "repl.lua")
         self.runtime.repl_scope = self.repl  # the debugger shows a cell's REPL locals
+        if self.debugger is not None:
+            self.debugger.lua.repl_env = self.repl.env  # evaluate when not stopped: as a cell
         self.cell_numbers: dict[str, int] = {}
         # True while a cell or script runs: only then does an interrupt apply. An abort
         # requested at any other time would hit the next Lua call (a completion, the

@@ -372,10 +372,31 @@ local function on_line(line)
 end
 mux.handlers.line = on_line
 
+-- The hook while only fallback breakpoints need one: the line check first, nothing else.
+local mux_hook = mux.hook
+local function fallback_hook(event, line)
+  if event == "line" then
+    local sources = fallback[line]
+    if sources then
+      local source = getinfo(2, "S").source
+      if sources[source] then
+        local bp = bps[source][line]
+        if bp and bp.enabled and not (instrumented[source] and instrumented[source][line]) then
+          return hit(bp)
+        end
+      end
+    end
+    return
+  end
+  return mux_hook(event, line)
+end
+
 --- Install the hook mask the current state needs (none when idle: zero cost).
 function D.apply_mode()
-  if step or stop_on_entry or fallback_count > 0 then
+  if step or stop_on_entry then
     mux.set_mode("l", 0)
+  elseif fallback_count > 0 then
+    mux.set_mode("l", 0, fallback_hook)
   else
     mux.set_mode("", 0)
   end

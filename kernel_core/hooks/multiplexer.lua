@@ -63,12 +63,18 @@ local function effective_mask()
   return mode_mask, mode_count
 end
 
+-- The Lua function installed as the hook. Normally `hook` (dispatching by event); a mode may
+-- install its own line hook that handles "line" itself and hands every other event to
+-- M.hook, which saves a call and a table lookup per line (the debugger's fallback check).
+local hook_fn
+
 local function apply(co)
   local mask, count = effective_mask()
+  local fn = aborting and hook or hook_fn or hook
   if co == nil then
-    sethook(hook, mask, count)
+    sethook(fn, mask, count)
   else
-    sethook(co, hook, mask, count)
+    sethook(co, fn, mask, count)
   end
 end
 
@@ -235,8 +241,9 @@ end
 M.unprotected[M.end_run] = true
 
 --- Set the mask every thread should carry (used by the debugger and profiler).
-function M.set_mode(mask, count)
-  mode_mask, mode_count = mask or "", count or 0
+--- `fn`, when given, is installed instead of M.hook (it must pass non-line events to M.hook).
+function M.set_mode(mask, count, fn)
+  mode_mask, mode_count, hook_fn = mask or "", count or 0, fn
   M.apply_all()
 end
 

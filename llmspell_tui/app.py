@@ -17,6 +17,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Footer
 
 from llmspell_tui import messages as m
@@ -40,7 +41,7 @@ def _while_shown(
 
     @functools.wraps(handler)
     def guarded(app: LlmspellApp, message: E) -> None:
-        if app.screen_stack:
+        if app.panes_attached:
             handler(app, message)
 
     return guarded
@@ -78,6 +79,7 @@ class LlmspellApp(App[int]):
         # the source the pane should show once the kernel has sent it
         self._wanted_source: str | None = None
         self._wanted_line: int | None = None
+        self._panes: list[Widget] = []
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
@@ -116,9 +118,21 @@ class LlmspellApp(App[int]):
         """The status bar."""
         return self.query_one(StatusBar)
 
+    @property
+    def panes_attached(self) -> bool:
+        """Whether every pane is on screen (not yet, or no longer while the app closes)."""
+        return bool(self._panes) and all(pane.is_attached for pane in self._panes)
+
     # ------------------------------------------------------------------ lifecycle
 
     def on_mount(self) -> None:
+        self._panes = [
+            self.source_pane,
+            self.stack_pane,
+            self.variables_pane,
+            self.console_pane,
+            self.status,
+        ]
         for theme in load_themes():
             self.register_theme(theme)
         self.theme = theme_name(self.theme_short)
@@ -139,6 +153,7 @@ class LlmspellApp(App[int]):
             return
         if isinstance(self.target, Launch) and self.target.script is not None:
             self.running = True
+            self.refresh_bindings()
             self._request(self.bridge.run_script(), group="script")
         await self.bridge.pump()
 
@@ -191,6 +206,7 @@ class LlmspellApp(App[int]):
     @_while_shown
     def on_script_finished(self, event: m.ScriptFinished) -> None:
         self.running = False
+        self.refresh_bindings()
         self.exit_code = event.exit_code
         self.console_pane.flush()
         self.status.state = f"finished (exit {event.exit_code})"
@@ -199,6 +215,7 @@ class LlmspellApp(App[int]):
     @_while_shown
     def on_stopped(self, event: m.Stopped) -> None:
         self.thread_id = event.thread_id
+        self.refresh_bindings()  # stepping is possible now: the footer shows it
         self.status.state = f"paused ({event.reason})"
         self.console_pane.flush()
         self.console_pane.set_paused(True)
@@ -209,6 +226,7 @@ class LlmspellApp(App[int]):
     @_while_shown
     def on_continued(self, event: m.Continued) -> None:
         self.thread_id = None
+        self.refresh_bindings()
         self.frame = None
         self.stack_pane.clear()
         self.variables_pane.clear_tree()
@@ -305,6 +323,7 @@ class LlmspellApp(App[int]):
             self._request(self.bridge.resume("continue", self.thread_id))
         elif not self.running and self.script is not None:
             self.running = True
+            self.refresh_bindings()
             self.status.state = "running"
             self._request(self.bridge.run_script(), group="script")
 

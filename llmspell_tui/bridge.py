@@ -8,6 +8,7 @@ request becomes a :class:`~llmspell_tui.messages.RequestFailed` message, not an 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -140,6 +141,11 @@ class KernelBridge:
         if self._stream is not None:
             self._stream.close()
         if self.client is not None:
+            if self.process is not None and self.debug is not None:
+                # a launched script ends with its debugger (DAP's terminateDebuggee), even
+                # when it is paused, so the kernel can shut down at once
+                with contextlib.suppress(LlmspellError):
+                    await self.debug.request("disconnect", {"terminateDebuggee": True}, timeout=5)
             await self.client.close()
         if self.process is not None and self.connection_file is not None:
             await stop_kernel(self.process, self.connection_file)

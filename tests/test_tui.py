@@ -18,10 +18,15 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, RichLog
 
 from kernel_core.kernel.registry import known_kernels
+from llmspell_tui.bridge import Attach, Launch
 from llmspell_tui.help import HelpScreen
+from llmspell_tui.kernel_process import start_kernel, stop_kernel
 from llmspell_tui.messages import (
     BreakpointsSet,
     Evaluated,
+    KernelBusy,
+    KernelConnected,
+    Output,
     ScriptFinished,
     StackLoaded,
     Stopped,
@@ -236,3 +241,36 @@ def test_shipped_themes_load_as_dark_and_light() -> None:
     assert themes["llmspell-dark"].dark
     assert not themes["llmspell-light"].dark
     assert themes["llmspell-dark"].variables["syntax-theme"] == "monokai"
+
+
+async def test_f6_pauses_a_script_spinning_in_a_loop(started: Any) -> None:
+    spin = Path(__file__).parent / "lua" / "debug" / "spin.lua"
+    app = RecordingApp(Launch(script=spin, stop_on_entry=False))
+    async with app.run_test(size=(100, 30)) as pilot:
+        started(app)
+        await app.waiter.wait_for(KernelBusy, lambda m: m.busy)
+        await pilot.press("f6")
+        stop = await app.waiter.wait_for(Stopped)
+        await app.waiter.wait_for(VariablesLoaded)
+        assert stop.reason == "pause"
+        assert app.source_pane.current_line == marker_line(spin, "spin")
+        assert any(label.startswith("n = ") for label in locals_shown(app))
+
+
+async def test_attach_joins_a_running_kernel_and_runs_console_code_there(started: Any) -> None:
+    connection_file, proc = await start_kernel(name="shared")
+    try:
+        app = RecordingApp(Attach("shared"))
+        async with app.run_test(size=(100, 30)) as pilot:
+            connected = await app.waiter.wait_for(KernelConnected)
+            assert connected.name == "shared"
+            assert connected.script is None
+            assert app.status.state == "idle"
+            app.query_one(Input).focus()
+            await pilot.press(*"print(6 * 7)", "enter")
+            await app.waiter.wait_for(Output)
+            await app.waiter.wait_for(KernelBusy, lambda m: not m.busy)
+            assert console_text(app)[-2:] == ["> print(6 * 7)", "42"]
+        assert proc.returncode is None  # attached, not owned: the kernel stays
+    finally:
+        await stop_kernel(proc, connection_file)

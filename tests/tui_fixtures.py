@@ -14,7 +14,7 @@ from typing import TypeVar
 from textual.message import Message
 
 from llmspell_tui.app import LlmspellApp
-from llmspell_tui.bridge import Launch
+from llmspell_tui.bridge import Attach, Launch
 
 TUI_LUA = Path(__file__).parent / "lua" / "tui"
 DEMO = TUI_LUA / "demo.lua"
@@ -66,7 +66,7 @@ class Waiter:
 class RecordingApp(LlmspellApp):
     """The TUI, recording every message that reached the app once its handlers ran."""
 
-    def __init__(self, target: Launch, *, theme: str = "dark") -> None:
+    def __init__(self, target: Launch | Attach, *, theme: str = "dark") -> None:
         super().__init__(target, theme=theme)
         self.waiter = Waiter()
 

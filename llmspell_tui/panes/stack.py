@@ -25,24 +25,34 @@ class StackPane(OptionList):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.frames: list[Frame] = []
+        self.selected: int | None = None
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()
-        if event.option_index < len(self.frames):
-            self.post_message(self.FrameSelected(self, self.frames[event.option_index]))
+        self._select(event.option_index)
 
     def show(self, frames: list[Frame]) -> None:
         """Show a stack; the innermost frame is selected."""
         self.frames = list(frames)
-        self.clear_options()
-        self.add_options(
-            Option(Text.assemble((f.name, "bold"), "  ", (f.location, "dim")), id=str(f.id))
-            for f in frames
-        )
-        if frames:
-            self.highlighted = 0
+        self.selected = None
+        with self.prevent(OptionList.OptionHighlighted):
+            self.clear_options()
+            self.add_options(
+                Option(Text.assemble((f.name, "bold"), "  ", (f.location, "dim")), id=str(f.id))
+                for f in frames
+            )
+            if frames:
+                self.highlighted = 0
+        self._select(0)
 
     def clear(self) -> None:
         """No stopped thread."""
         self.frames = []
-        self.clear_options()
+        self.selected = None
+        with self.prevent(OptionList.OptionHighlighted):
+            self.clear_options()
+
+    def _select(self, index: int) -> None:
+        if index != self.selected and 0 <= index < len(self.frames):
+            self.selected = index
+            self.post_message(self.FrameSelected(self, self.frames[index]))

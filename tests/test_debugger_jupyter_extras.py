@@ -60,3 +60,45 @@ def test_evaluate_without_a_stop_runs_in_the_repl_scope(kernel: Kernel) -> None:
     run_cell(client, "local base = 40")
     body = debug.ok("evaluate", expression="base + 2", context="repl")
     assert body["result"] == "42"
+
+
+def test_a_stop_does_not_outlive_its_last_client(kernel: Kernel) -> None:
+    km, client = kernel
+    debug = Debugger(client)
+    debug.start()
+    code = "local waited = 1\nwaited = waited + 1"
+    path = debug.ok("dumpCell", code=code)["sourcePath"]
+    debug.ok("setBreakpoints", source={"path": path}, breakpoints=[{"line": 2}])
+    debug.ok("configurationDone")
+    debug.execute(code)
+    debug.wait_event("stopped")
+    client.stop_channels()  # the editor crashes: no disconnect, its iopub goes away
+    later = km.blocking_client()
+    later.start_channels(iopub=False, stdin=False, hb=False)
+    try:
+        msg_id = later.execute("return 'served'")
+        reply = later.get_shell_msg(timeout=20)
+        while reply["parent_header"].get("msg_id") != msg_id:
+            reply = later.get_shell_msg(timeout=20)
+        assert reply["content"]["status"] == "ok"
+    finally:
+        later.stop_channels()
+
+
+def test_thread_events_announce_coroutines_at_stops(kernel: Kernel) -> None:
+    _, client = kernel
+    debug = Debugger(client)
+    debug.start()
+    code = "local co = coroutine.create(function()\n  local inside = 1\nend)\ncoroutine.resume(co)"
+    path = debug.ok("dumpCell", code=code)["sourcePath"]
+    debug.ok("setBreakpoints", source={"path": path}, breakpoints=[{"line": 2}])
+    debug.ok("configurationDone")
+    msg_id = debug.execute(code)
+    started = debug.wait_event("thread")
+    stop = debug.wait_event("stopped")
+    assert started["reason"] == "started"
+    assert stop["threadId"] == started["threadId"] != 1
+    threads = {t["id"] for t in debug.ok("threads")["threads"]}
+    assert threads == {1, started["threadId"]}
+    debug.ok("continue", threadId=stop["threadId"])
+    assert debug.shell_reply(msg_id)["status"] == "ok"

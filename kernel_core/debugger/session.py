@@ -78,6 +78,7 @@ class DebugSession:
         self.threads: dict[str, int] = {}
         self._frame_ids: dict[int, int] = {}
         self._function_wraps: dict[str, Any] = {}
+        self._announced_threads: set[int] = {MAIN_THREAD_ID}
         self.handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
             name[: -len("_request")].replace("__", "/"): getattr(self, name)
             for name in dir(self)
@@ -194,6 +195,7 @@ class DebugSession:
         if reason == "exception" and detail is not None:
             text = str(detail.text)
             body.update(text=text, description=text)
+        self._announce_threads()
         self.emit("stopped", body)
         try:
             while self.stop.resume is None:
@@ -426,6 +428,32 @@ class DebugSession:
             if thread_id != MAIN_THREAD_ID:
                 threads.append({"id": thread_id, "name": f"coroutine {thread_id} ({entry.status})"})
         return {"threads": threads}
+
+    def _announce_threads(self) -> None:
+        """``thread`` events for coroutines started or finished since the last stop.
+
+        Sent at stops rather than as coroutines come and go: a script creating thousands of
+        coroutines would otherwise flood every client, and clients only look at threads
+        while the script is stopped."""
+        live = {int(t["id"]) for t in self.threads_request({})["threads"]}
+        for thread_id in sorted(live - self._announced_threads):
+            self.emit("thread", {"reason": "started", "threadId": thread_id})
+        for thread_id in sorted(self._announced_threads - live):
+            self.emit("thread", {"reason": "exited", "threadId": thread_id})
+        self._announced_threads = live
+
+    def llmspell__clientsGone_request(self, args: dict[str, Any]) -> tuple[None, str | None]:
+        """Every client left the kernel (the last iopub subscriber went away, maybe without
+        a disconnect: a crashed editor). Nobody could resume a stop, so resume it and drop
+        the breakpoints, unless ``[kernel] pause_when_last_client_leaves`` says to keep
+        them."""
+        if self.runtime.config.get("kernel", "pause_when_last_client_leaves"):
+            return None, None
+        self.clients.clear()
+        self.breakpoints.clear()
+        self.lua.clear()
+        self._unwrap_functions()
+        return None, ("continue" if self.stop is not None else None)
 
     def _require_stop(self) -> Stop:
         if self.stop is None:

@@ -703,6 +703,9 @@ class KernelService:
                 )
             elif frame[0] == 0:
                 self._subscribers -= 1
+                if self._subscribers <= 0 and self.engine is not None:
+                    # the last client is gone: a stopped script must not wait forever
+                    self.debug_channel.submit({"command": "llmspell/clientsGone"})
 
 
 def _field(content: dict[str, Any], name: str, kind: type) -> Any:

@@ -1,4 +1,4 @@
-"""Starting and stopping the kernel process a client command owns (``llmspell tui``).
+"""Starting and stopping the kernel a client command owns (``llmspell tui``, ``llmspell repl``).
 
 The kernel gets ``JPY_PARENT_PID``, so it leaves when this process does, however that ends
 (even SIGKILL); stopping it explicitly is the polite path that also removes its files.
@@ -24,9 +24,16 @@ class KernelStartError(LlmspellError):
 
 
 async def start_kernel(
-    *, config: str | None = None, profile: str | None = None, name: str | None = None
+    *,
+    config: str | None = None,
+    profile: str | None = None,
+    name: str | None = None,
+    owner: str = "tui",
 ) -> tuple[Path, asyncio.subprocess.Process]:
-    """Start a kernel owned by this process; returns its connection file and process."""
+    """Start a kernel owned by this process; returns its connection file and process.
+
+    Its output goes to ``<owner>-kernel.out`` in the kernels directory.
+    """
     from kernel_core.kernel.connection import kernels_dir
     from kernel_core.kernel.registry import known_kernels
 
@@ -35,7 +42,7 @@ async def start_kernel(
     for flag, value in (("--config", config), ("--profile", profile), ("--name", name)):
         if value:
             command += [flag, value]
-    out = kernels_dir() / "tui-kernel.out"
+    out = kernels_dir() / f"{owner}-kernel.out"
     env = {**os.environ, "JPY_PARENT_PID": str(os.getpid())}
     with out.open("ab") as output:  # the child keeps its own descriptor
         proc = await asyncio.create_subprocess_exec(

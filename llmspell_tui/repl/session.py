@@ -10,12 +10,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import signal
 import sys
 from collections.abc import AsyncGenerator, Iterable
-from pathlib import Path
-from typing import Any
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
@@ -31,6 +28,7 @@ from pygments.lexers.scripting import LuaLexer
 
 from kernel_core.client import KernelClient
 from kernel_core.protocol.wire import Message
+from llmspell_tui.kernel_process import start_kernel, stop_kernel
 
 HELP = """\
 .help        this help
@@ -119,48 +117,16 @@ def _print_message(msg: Message) -> None:
         print("\n".join(msg.content.get("traceback", [])), file=sys.stderr)
 
 
-async def _start_kernel(args: argparse.Namespace) -> tuple[Path, Any]:
-    """Start a kernel process for this REPL; returns its connection file and process."""
-    from kernel_core.kernel.connection import kernels_dir
-    from kernel_core.kernel.registry import known_kernels
-
-    before = {k.connection_file for k in known_kernels()}
-    command = [sys.executable, "-m", "llmspell_tui", "kernel", "start", "--foreground"]
-    for flag in ("config", "profile"):
-        value = getattr(args, flag, None)
-        if value:
-            command += [f"--{flag}", value]
-    out = kernels_dir() / "repl-kernel.out"
-    # The kernel leaves when this process does, however it ends (even SIGKILL).
-    env = {**os.environ, "JPY_PARENT_PID": str(os.getpid())}
-    with out.open("ab") as log:  # the child keeps its own descriptor
-        proc = await asyncio.create_subprocess_exec(
-            *command,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-            env=env,
-        )
-    for _ in range(300):
-        for kernel in known_kernels():
-            if kernel.connection_file not in before and kernel.info and kernel.info.pid == proc.pid:
-                return kernel.connection_file, proc
-        if proc.returncode is not None:
-            break
-        await asyncio.sleep(0.05)
-    if proc.returncode is None:
-        proc.kill()
-        await proc.wait()
-    raise RuntimeError(f"the kernel did not start; see {out}")
-
-
 async def _repl(args: argparse.Namespace) -> int:
     from kernel_core.kernel.registry import resolve_kernel
 
     proc = None
     if args.attach is None:
-        connection_file, proc = await _start_kernel(args)
+        connection_file, proc = await start_kernel(
+            config=getattr(args, "config", None),
+            profile=getattr(args, "profile", None),
+            owner="repl",
+        )
     else:
         connection_file = resolve_kernel(args.attach or None)
     client = KernelClient.from_file(connection_file)
@@ -243,7 +209,7 @@ async def _repl(args: argparse.Namespace) -> int:
     finally:
         await client.close()
         if proc is not None:
-            await _stop_kernel(proc, connection_file)
+            await stop_kernel(proc, connection_file)
     return 0
 
 
@@ -297,25 +263,6 @@ class CellRunner:
             for task in list(self._pending):
                 with contextlib.suppress(Exception):
                     await task
-
-
-async def _stop_kernel(proc: asyncio.subprocess.Process, connection_file: Path) -> None:
-    """Shut down the kernel this REPL started; it must not outlive the REPL."""
-    client = KernelClient.from_file(connection_file)
-    try:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(client.shutdown(), 5)
-    finally:
-        await client.close()
-    try:
-        await asyncio.wait_for(proc.wait(), 5)
-    except TimeoutError:
-        proc.terminate()  # the kernel removes its files on SIGTERM
-        try:
-            await asyncio.wait_for(proc.wait(), 5)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
 
 
 async def _meta(command: str, client: KernelClient) -> bool:

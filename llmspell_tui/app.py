@@ -28,8 +28,7 @@ from llmspell_tui.panes.source import SourcePane
 from llmspell_tui.panes.stack import StackPane
 from llmspell_tui.panes.status import StatusBar
 from llmspell_tui.panes.variables import VariablesPane
-from llmspell_tui.themes import load_themes, theme_name
-from themes import LAYOUT_FILE
+from llmspell_tui.themes import LAYOUT_FILE, load_themes, theme_name
 
 E = TypeVar("E", bound=Message)
 

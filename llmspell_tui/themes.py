@@ -21,7 +21,11 @@ from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
 from kernel_core.errors import LlmspellError
-from themes import LAYOUT_FILE, THEMES_DIR
+
+# themes/ sits beside llmspell_tui/ in a checkout and in site-packages alike; found by path,
+# not imported, so a stale editable install or another distribution's ``themes`` cannot shadow it
+THEMES_DIR = Path(__file__).resolve().parent.parent / "themes"
+LAYOUT_FILE = THEMES_DIR / "app.tcss"
 
 COLOUR_KEYS = (
     "primary",

@@ -33,6 +33,7 @@ from llmspell_tui.messages import (
     VariablesLoaded,
 )
 from llmspell_tui.themes import ThemeError, load_theme, load_themes
+from tests.conftest import CliResult
 from tests.debug_fixtures import marker_line
 from tests.tui_fixtures import DEMO, RecordingApp, demo_app
 
@@ -274,3 +275,17 @@ async def test_attach_joins_a_running_kernel_and_runs_console_code_there(started
         assert proc.returncode is None  # attached, not owned: the kernel stays
     finally:
         await stop_kernel(proc, connection_file)
+
+
+def test_tui_refuses_a_missing_script_an_unknown_theme_and_an_absent_kernel(
+    cli: Callable[..., CliResult],
+) -> None:
+    missing = cli("tui", "nowhere.lua")
+    assert missing.returncode != 0
+    assert "no such script: nowhere.lua" in missing.stderr
+    theme = cli("tui", str(DEMO), "--theme", "blue")
+    assert theme.returncode != 0
+    assert "unknown theme 'blue'; choose one of: dark, light" in theme.stderr
+    absent = cli("tui", "--attach", "nosuch")
+    assert absent.returncode != 0
+    assert "no running kernel" in absent.stderr

@@ -51,7 +51,10 @@ def main(args: argparse.Namespace) -> int:
     if args.attach is not None:
         if args.script:
             raise UsageError("give a script or --attach, not both")
-        target = Attach(args.attach or None)
+        from kernel_core.kernel.registry import resolve_kernel
+
+        # a kernel that cannot be found is a command-line error, before any screen is drawn
+        target = Attach(str(resolve_kernel(args.attach or None)))
     else:
         script = Path(args.script) if args.script else None
         if script is not None and not script.is_file():

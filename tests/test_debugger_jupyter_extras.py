@@ -102,3 +102,20 @@ def test_thread_events_announce_coroutines_at_stops(kernel: Kernel) -> None:
     assert threads == {1, started["threadId"]}
     debug.ok("continue", threadId=stop["threadId"])
     assert debug.shell_reply(msg_id)["status"] == "ok"
+
+
+def test_function_breakpoint_on_an_llmspell_method_stops_in_the_caller(kernel: Kernel) -> None:
+    _, client = kernel
+    debug = Debugger(client)
+    debug.start()
+    bps = debug.ok("setFunctionBreakpoints", breakpoints=[{"name": "Agent.execute"}])
+    assert bps["breakpoints"][0]["verified"] is True
+    debug.ok("configurationDone")
+    code = "local a = Agent.builder():name('fb'):build()\nlocal r = a:execute('hello')\nreply = r"
+    msg_id = debug.execute(code)
+    stop = debug.wait_event("stopped")
+    assert stop["reason"] == "function breakpoint"
+    frames = debug.ok("stackTrace", threadId=stop["threadId"])["stackFrames"]
+    assert frames[0]["line"] == 2
+    debug.ok("continue", threadId=stop["threadId"])
+    assert debug.shell_reply(msg_id)["status"] == "ok"

@@ -849,9 +849,15 @@ local function resolve(name)
   local value = owner[key]
   if type(value) ~= "function" then
     -- methods of llmspell's classes (AgentInstance.execute, ...) live in method tables
+    -- (`Agent.execute` names the method agents have: AgentInstance's)
     local classes = D.classes or {}
-    local class = parts[#parts - 1] and classes[parts[#parts - 1]]
-    if class and type(class[key]) == "function" then return class, key end
+    local owner_name = parts[#parts - 1]
+    if owner_name then
+      for _, class_name in ipairs({ owner_name, owner_name .. "Instance" }) do
+        local class = classes[class_name]
+        if class and type(rawget(class, key)) == "function" then return class, key end
+      end
+    end
     return nil
   end
   return owner, key

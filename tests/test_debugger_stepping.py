@@ -209,3 +209,15 @@ def test_threads_lists_main_and_live_coroutines_with_stable_ids(dbg: Debugger) -
     assert dbg.ok("threads")["threads"] == first
     dbg.set_breakpoints(basics)
     finish(dbg, msg_id)
+
+
+def test_interrupt_while_paused_by_pause_ends_the_run(dbg: Debugger) -> None:
+    # a pause stops inside the hook; the interrupt's armed hook must survive the resume
+    msg_id = dbg.run_file(SPIN)
+    time.sleep(0.3)
+    dbg.ok("pause", threadId=1)
+    dbg.stopped(timeout=2)
+    dbg.interrupt()
+    reply = dbg.shell_reply(msg_id, timeout=5)
+    assert reply["status"] == "error"
+    assert "interrupt" in str(reply.get("evalue", "")).lower()

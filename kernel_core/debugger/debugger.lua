@@ -249,6 +249,8 @@ local function enter_stop(anchor, reason, detail)
     step = nil
   end
   D.apply_mode()
+  -- an interrupt requested while stopped armed a hook that apply_mode just replaced: arm again
+  host.after_resume()
   return action
 end
 

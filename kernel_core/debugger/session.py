@@ -95,6 +95,7 @@ class DebugSession:
         host.serve_pending = _settled(settle, self._serve_pending_from_lua)
         host.prepare = _settled(settle, self._prepare_from_lua)
         host.read_source = self._source_text
+        host.after_resume = self._after_resume
         host.module_loaded = self._announce_source
         values = runtime.load_lua("kernel_core.runtime.lua", "values.lua")
         self.lua = runtime.load_lua(
@@ -214,6 +215,10 @@ class DebugSession:
             self.variables.clear()
             self._frame_ids.clear()
             self.emit("continued", {"threadId": thread_id, "allThreadsContinued": True})
+
+    def _after_resume(self) -> None:
+        if self.runtime.abort_pending():
+            self.runtime.rearm()
 
     def _hit_count(self, bp_id: int, hits: int) -> None:
         bp = self.breakpoints.by_id(int(bp_id))

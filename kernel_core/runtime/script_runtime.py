@@ -293,6 +293,10 @@ class ScriptRuntime:
             timer.start()
         return pending
 
+    def rearm(self) -> None:
+        """Arm the asynchronous hook again (after a mode change replaced an armed one)."""
+        self._armer.arm()
+
     def request_action(self, action: str) -> None:
         """Have the running script's thread call ``mux.on_async_action(action)`` at its next
         instruction (any thread). A no-op while no Lua runs; callers cover that case."""

@@ -21,6 +21,7 @@ from kernel_core.debugger.breakpoints import BreakpointTable, SourceBreakpoint
 from kernel_core.debugger.channel import DebugChannel, PendingRequest
 from kernel_core.debugger.instrument import instrument, statement_lines
 from kernel_core.debugger.variables import Handle, VariableStore, expandable
+from kernel_core.runtime.failure import suggestion_for
 
 if TYPE_CHECKING:
     from kernel_core.runtime.script_runtime import ScriptRuntime
@@ -196,6 +197,9 @@ class DebugSession:
         if reason == "exception" and detail is not None:
             text = str(detail.text)
             body.update(text=text, description=text)
+            suggestion = suggestion_for(self.runtime, text)
+            if suggestion:
+                body["llmspell"] = {"suggestion": suggestion}
         self._announce_threads()
         self.emit("stopped", body)
         try:

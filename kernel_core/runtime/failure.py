@@ -199,6 +199,24 @@ def failure_from_lua(runtime: ScriptRuntime, payload: Any) -> ScriptFailure:
     return failure
 
 
+def suggestion_for(runtime: ScriptRuntime, message: str) -> str | None:
+    """The error-pattern database's hint for an error raised in ``runtime`` (None if unknown)."""
+    failure = ScriptFailure(message=message)
+    location = _location_from_message(message)
+    text = runtime.chunk_sources.get(location[0]) if location is not None else None
+    line_text = (
+        _nth_line(text, location[1]) if text is not None and location else source_line(location)
+    )
+    from kernel_core.devex.error_patterns import suggest
+
+    try:
+        return suggest(failure.bare_message, source_line=line_text, names=runtime.api_names)
+    except Exception:
+        # a hint is a nicety: never let it hide the error itself
+        log.exception("the error-pattern database failed on %r", failure.bare_message)
+        return None
+
+
 def source_line(location: tuple[str, int] | None) -> str | None:
     """The text of the line a location points at, if it is a readable file."""
     if location is None:

@@ -286,6 +286,18 @@ SCHEMA: dict[str, Section] = {
             ),
         },
     ),
+    "tui": Section(
+        "The terminal UI (llmspell tui).",
+        {
+            "theme": Setting(
+                "dark",
+                _str,
+                "Colour theme: the name of a file in themes/ (dark, light). --theme overrides "
+                "it; set here, it also wins over the theme last picked in the TUI.",
+                "dark|light",
+            ),
+        },
+    ),
 }
 
 

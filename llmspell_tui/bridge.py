@@ -269,6 +269,24 @@ class KernelBridge:
 
         await self._guard(command, send())
 
+    async def terminate(self) -> None:
+        """End the running (or paused) script; its run reply follows as ScriptFinished."""
+
+        async def send() -> None:
+            await self._dap("terminate")
+
+        await self._guard("terminate", send())
+
+    async def run_again(self) -> None:
+        """Run the launched script once more, stopping on entry again if the launch asked to."""
+
+        async def rearm() -> None:
+            # configurationDone arms the entry stop, which the previous run used up
+            await self._dap("configurationDone")
+
+        await self._guard("configurationDone", rearm())
+        await self.run_script()
+
     async def pause(self) -> None:
         """Pause the running script."""
 
@@ -314,6 +332,7 @@ def translate(msg: Message) -> UIMessage | None:
                 str(body.get("reason", "")),
                 int(body.get("threadId") or 1),
                 str(body.get("text") or body.get("description") or ""),
+                str((body.get("llmspell") or {}).get("suggestion") or ""),
             )
         if event == "continued":
             return m.Continued(int(body.get("threadId") or 1))

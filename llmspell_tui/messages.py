@@ -148,6 +148,7 @@ class Stopped(Message):
     reason: str
     thread_id: int
     text: str
+    suggestion: str = ""  # for an exception: the error-pattern database's hint, if any
 
 
 @dataclass

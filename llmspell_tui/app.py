@@ -18,17 +18,18 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Footer
+from textual.widgets import Footer, Static
 
 from llmspell_tui import messages as m
 from llmspell_tui.bridge import Attach, KernelBridge, Launch
 from llmspell_tui.help import ActionCommands, HelpScreen, described
+from llmspell_tui.layout import HIDEABLE, load_layout, save_layout
 from llmspell_tui.panes.console import ConsolePane
 from llmspell_tui.panes.source import SourcePane
 from llmspell_tui.panes.stack import StackPane
 from llmspell_tui.panes.status import StatusBar
 from llmspell_tui.panes.variables import VariablesPane
-from llmspell_tui.themes import LAYOUT_FILE, load_themes, theme_name
+from llmspell_tui.themes import LAYOUT_FILE, THEME_PREFIX, load_themes, theme_name
 
 E = TypeVar("E", bound=Message)
 
@@ -60,13 +61,49 @@ class LlmspellApp(App[int]):
         Binding("f6", "pause", "Pause", id="pause"),
         Binding("question_mark", "help", "Keys", key_display="?", id="help"),
         Binding("ctrl+q", "quit", "Quit", id="quit"),
+        Binding("ctrl+shift+f5", "restart", "Restart", show=False, id="restart"),
+        # layout: focus, hide/show and resize panes (remembered between runs)
+        Binding("f7", "focus_pane(1)", "Next pane", show=False, id="pane.next"),
+        Binding("shift+f7,f19", "focus_pane(-1)", "Previous pane", show=False, id="pane.previous"),
+        Binding("alt+1", "jump('source')", "Go to source", show=False, id="pane.source"),
+        Binding("alt+2", "jump('stack')", "Go to stack", show=False, id="pane.stack"),
+        Binding("alt+3", "jump('variables')", "Go to variables", show=False, id="pane.variables"),
+        Binding("alt+4", "jump('console')", "Go to console", show=False, id="pane.console"),
+        Binding("alt+s", "toggle_pane('stack')", "Hide/show stack", show=False, id="hide.stack"),
+        Binding(
+            "alt+v", "toggle_pane('variables')", "Hide/show variables", show=False, id="hide.vars"
+        ),
+        Binding(
+            "alt+c", "toggle_pane('console')", "Hide/show console", show=False, id="hide.console"
+        ),
+        Binding(
+            "alt+w", "toggle_pane('watches')", "Hide/show watches", show=False, id="hide.watches"
+        ),
+        Binding(
+            "alt+b",
+            "toggle_pane('breakpoints')",
+            "Hide/show breakpoints",
+            show=False,
+            id="hide.breakpoints",
+        ),
+        Binding("alt+h", "toggle_pane('hooks')", "Hide/show hooks", show=False, id="hide.hooks"),
+        Binding("alt+left", "resize_side(1)", "Wider side column", show=False, id="side.wider"),
+        Binding("alt+right", "resize_side(-1)", "Narrower side column", show=False, id="side.less"),
+        Binding("alt+up", "resize_console(1)", "Taller console", show=False, id="console.taller"),
+        Binding(
+            "alt+down", "resize_console(-1)", "Shorter console", show=False, id="console.shorter"
+        ),
+        Binding("ctrl+t", "toggle_theme", "Dark/light theme", show=False, id="theme.toggle"),
     ]
     COMMANDS = App.COMMANDS | {ActionCommands}
 
-    def __init__(self, target: Launch | Attach, *, theme: str = "dark") -> None:
+    def __init__(self, target: Launch | Attach, *, theme: str | None = "dark") -> None:
         super().__init__()
         self.target = target
-        self.theme_short = theme
+        self.layout = load_layout()
+        # --theme (or [tui] theme) first, then the theme last picked in the TUI
+        self.theme_short = theme or self.layout.theme or "dark"
+        self._restarting = False
         self.bridge = KernelBridge(target, self.post_message)
         self.thread_id: int | None = None  # the stopped thread
         self.frame: m.Frame | None = None  # the selected frame
@@ -81,6 +118,7 @@ class LlmspellApp(App[int]):
         self._panes: list[Widget] = []
 
     def compose(self) -> ComposeResult:
+        yield Static(id="error-banner")
         with Horizontal(id="main"):
             yield SourcePane(id="source")
             with Vertical(id="side"):
@@ -135,6 +173,8 @@ class LlmspellApp(App[int]):
         for theme in load_themes():
             self.register_theme(theme)
         self.theme = theme_name(self.theme_short)
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
+        self._apply_layout()
         self.source_pane.border_title = "Source"
         self.stack_pane.border_title = "Stack"
         self.variables_pane.border_title = "Variables"
@@ -208,6 +248,11 @@ class LlmspellApp(App[int]):
         self.refresh_bindings()
         self.exit_code = event.exit_code
         self.console_pane.flush()
+        self._show_error_banner(None)
+        if self._restarting:
+            self._restarting = False
+            self._run_again()
+            return
         self.status.state = f"finished (exit {event.exit_code})"
         self._request(self.bridge.count_clients())
 
@@ -220,6 +265,10 @@ class LlmspellApp(App[int]):
         self.console_pane.set_paused(True)
         if event.text:
             self.console_pane.write_error(event.text)
+        if event.suggestion:
+            self.console_pane.write_error(f"hint: {event.suggestion}")
+        if event.reason == "exception":
+            self._show_error_banner(event)
         self._request(self.bridge.stack(event.thread_id))
 
     @_while_shown
@@ -232,6 +281,7 @@ class LlmspellApp(App[int]):
         self.source_pane.set_current_line(None)
         self.console_pane.set_paused(False)
         self.status.state = "running"
+        self._show_error_banner(None)
 
     @_while_shown
     def on_stack_loaded(self, event: m.StackLoaded) -> None:
@@ -349,6 +399,112 @@ class LlmspellApp(App[int]):
         """F6: stop the running script where it is."""
         if self.running and self.thread_id is None:
             self._request(self.bridge.pause())
+
+    def action_restart(self) -> None:
+        """Ctrl+Shift+F5: end the script and run it again on the same kernel."""
+        if self.script is None or not isinstance(self.target, Launch):
+            return
+        self.console_pane.write_output("console", "restarting the script\n")
+        if self.running:
+            self._restarting = True  # the run's end (on_script_finished) starts the next
+            self._request(self.bridge.terminate())
+        else:
+            self._run_again()
+
+    def _run_again(self) -> None:
+        self.running = True
+        self.refresh_bindings()
+        self.status.state = "running"
+        self._request(self.bridge.run_again(), group="script")
+
+    def _pane_names(self) -> list[str]:
+        """The panes this app has, in F7 order."""
+        return ["source", *(p for p in HIDEABLE if self.query(f"#{p}"))]
+
+    def action_focus_pane(self, step: int) -> None:
+        """F7 / Shift+F7: focus the next (previous) shown pane."""
+        shown = [p for p in self._pane_names() if p not in self.layout.hidden]
+        focused = self.focused
+        current = 0
+        for index, name in enumerate(shown):
+            pane = self.query_one(f"#{name}")
+            if focused is not None and (focused is pane or pane in focused.ancestors):
+                current = index
+                break
+        self._focus(shown[(current + step) % len(shown)])
+
+    def action_jump(self, pane: str) -> None:
+        """Alt+1..4: focus a pane, showing it if it was hidden."""
+        if pane in self.layout.hidden:
+            self.action_toggle_pane(pane)
+        self._focus(pane)
+
+    def action_toggle_pane(self, pane: str) -> None:
+        """Hide a pane, or show it again."""
+        if not self.query(f"#{pane}"):
+            return
+        if self.layout.toggle(pane):
+            self._save_layout()
+            self._focus(pane)
+        else:
+            self._save_layout()
+            focused = self.focused
+            if (
+                focused is None
+                or not focused.display
+                or not all(w.display for w in focused.ancestors if isinstance(w, Widget))
+            ):
+                self._focus("source")
+
+    def action_resize_side(self, delta: int) -> None:
+        """Alt+Left / Alt+Right: widen or narrow the side column (stack and variables)."""
+        self.layout.resize_side(delta)
+        self._save_layout()
+
+    def action_resize_console(self, delta: int) -> None:
+        """Alt+Up / Alt+Down: make the console taller or shorter."""
+        self.layout.resize_console(delta)
+        self._save_layout()
+
+    def action_toggle_theme(self) -> None:
+        """Ctrl+T: switch between the dark and the light theme (remembered)."""
+        dark = self.current_theme.dark
+        self.theme = theme_name("light" if dark else "dark")
+
+    def _focus(self, pane: str) -> None:
+        widget = self.query_one(f"#{pane}")
+        if pane == "console":
+            widget = self.console_pane.query_one("#console-input")
+        widget.focus()
+
+    def _apply_layout(self) -> None:
+        hidden = self.layout.hidden
+        for pane in self._pane_names()[1:]:
+            self.query_one(f"#{pane}").display = pane not in hidden
+        side = self.query_one("#side")
+        side.display = any(child.display for child in side.children)
+        side.styles.width = f"{self.layout.side_width}%"
+        self.console_pane.styles.height = f"{self.layout.console_height}%"
+
+    def _save_layout(self) -> None:
+        self._apply_layout()
+        save_layout(self.layout)
+
+    def _remember_theme(self, theme: object) -> None:
+        short = self.theme.removeprefix(THEME_PREFIX)
+        if short != self.theme_short:
+            self.theme_short = self.layout.theme = short
+            save_layout(self.layout)
+
+    def _show_error_banner(self, stop: m.Stopped | None) -> None:
+        """Above the panes while stopped on a script error: its message and the hint."""
+        banner = self.query_one("#error-banner", Static)
+        banner.set_class(stop is not None, "-shown")
+        if stop is not None:
+            text = f"✖ {stop.text}"
+            if stop.suggestion:
+                text += f"\nhint: {stop.suggestion}"
+            banner.update(text)
 
     def action_help(self) -> None:
         """?: every key."""

@@ -33,7 +33,11 @@ def add_parser(command: object) -> None:
         help="attach to a running kernel (id, name or connection file; none: the newest)",
     )
     p.add_argument("--no-stop", action="store_true", help="do not stop before the first line")
-    p.add_argument("--theme", default="dark", help="colour theme: dark or light (themes/*.tcss)")
+    p.add_argument(
+        "--theme",
+        help="colour theme: dark or light (themes/*.tcss); default: [tui] theme in the config, "
+        "else the theme last picked in the TUI (Ctrl+T), else dark",
+    )
     p.add_argument("--name", help="a name for the kernel started for you")
 
 
@@ -43,10 +47,16 @@ def main(args: argparse.Namespace) -> int:
     from llmspell_tui.bridge import Attach, Launch
     from llmspell_tui.themes import available_themes
 
-    if args.theme not in available_themes():
-        raise UsageError(
-            f"unknown theme '{args.theme}'; choose one of: {', '.join(available_themes())}"
-        )
+    theme = args.theme
+    if theme is None:
+        from llmspell_tui.commands.common import config_from_args
+
+        config = config_from_args(args)
+        # the default value does not count: then the theme last picked in the TUI wins
+        if config.origin("tui.theme") != "default":
+            theme = str(config.get("tui", "theme"))
+    if theme is not None and theme not in available_themes():
+        raise UsageError(f"unknown theme '{theme}'; choose one of: {', '.join(available_themes())}")
     target: Launch | Attach
     if args.attach is not None:
         if args.script:
@@ -67,6 +77,6 @@ def main(args: argparse.Namespace) -> int:
             profile=getattr(args, "profile", None),
             name=args.name,
         )
-    app = LlmspellApp(target, theme=args.theme)
+    app = LlmspellApp(target, theme=theme)
     app.run()
     return app.exit_code or 0

@@ -41,6 +41,7 @@ class SourcePane(ScrollView, can_focus=True):
         Binding("s", "app.step_in", "Step in", show=False, id="source.step"),
         Binding("r", "app.step_out", "Return", show=False, id="source.return"),
         Binding("c", "app.continue", "Continue", show=False, id="source.continue"),
+        Binding("ctrl+c", "app.pause", "Pause", show=False, id="source.pause"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {

@@ -21,14 +21,18 @@ from textual.widget import Widget
 from textual.widgets import Footer, Static
 
 from llmspell_tui import messages as m
+from llmspell_tui.breakpoint_book import Breakpoint, BreakpointBook
 from llmspell_tui.bridge import Attach, KernelBridge, Launch
+from llmspell_tui.dialogs import BreakpointDialog, BreakpointOptions
 from llmspell_tui.help import ActionCommands, HelpScreen, described
 from llmspell_tui.layout import HIDEABLE, load_layout, save_layout
+from llmspell_tui.panes.breakpoints import BreakpointsPane
 from llmspell_tui.panes.console import ConsolePane
 from llmspell_tui.panes.source import SourcePane
 from llmspell_tui.panes.stack import StackPane
 from llmspell_tui.panes.status import StatusBar
 from llmspell_tui.panes.variables import VariablesPane
+from llmspell_tui.panes.watches import WatchesPane
 from llmspell_tui.themes import LAYOUT_FILE, THEME_PREFIX, load_themes, theme_name
 
 E = TypeVar("E", bound=Message)
@@ -58,6 +62,14 @@ class LlmspellApp(App[int]):
         Binding("f11", "step_in", "Step in", id="step_in"),
         Binding("shift+f11,f23", "step_out", "Step out", key_display="⇧F11", id="step_out"),
         Binding("f9", "toggle_breakpoint", "Breakpoint", id="toggle_breakpoint"),
+        Binding(
+            "shift+f9,f21",
+            "edit_breakpoint",
+            "Edit breakpoint",
+            key_display="⇧F9",
+            id="edit_breakpoint",
+        ),
+        Binding("ctrl+w", "add_watch", "Add watch", show=False, id="add_watch"),
         Binding("f6", "pause", "Pause", id="pause"),
         Binding("question_mark", "help", "Keys", key_display="?", id="help"),
         Binding("ctrl+q", "quit", "Quit", id="quit"),
@@ -107,7 +119,8 @@ class LlmspellApp(App[int]):
         self.bridge = KernelBridge(target, self.post_message)
         self.thread_id: int | None = None  # the stopped thread
         self.frame: m.Frame | None = None  # the selected frame
-        self.breakpoints: dict[str, set[int]] = {}
+        self.breakpoints = BreakpointBook()
+        self.stops = 0  # how many stops so far: a watch's value belongs to one
         self.sources: dict[str, str] = {}
         self.script: str | None = None
         self.running = False
@@ -124,6 +137,8 @@ class LlmspellApp(App[int]):
             with Vertical(id="side"):
                 yield StackPane(id="stack")
                 yield VariablesPane(id="variables")
+                yield WatchesPane(id="watches")
+                yield BreakpointsPane(id="breakpoints")
         yield ConsolePane(id="console")
         yield StatusBar(id="status")
         yield Footer()
@@ -144,6 +159,16 @@ class LlmspellApp(App[int]):
     def variables_pane(self) -> VariablesPane:
         """The variables pane."""
         return self.query_one(VariablesPane)
+
+    @property
+    def watches_pane(self) -> WatchesPane:
+        """The watches pane."""
+        return self.query_one(WatchesPane)
+
+    @property
+    def breakpoints_pane(self) -> BreakpointsPane:
+        """The breakpoints pane."""
+        return self.query_one(BreakpointsPane)
 
     @property
     def console_pane(self) -> ConsolePane:
@@ -167,6 +192,8 @@ class LlmspellApp(App[int]):
             self.source_pane,
             self.stack_pane,
             self.variables_pane,
+            self.watches_pane,
+            self.breakpoints_pane,
             self.console_pane,
             self.status,
         ]
@@ -178,6 +205,8 @@ class LlmspellApp(App[int]):
         self.source_pane.border_title = "Source"
         self.stack_pane.border_title = "Stack"
         self.variables_pane.border_title = "Variables"
+        self.watches_pane.border_title = "Watches"
+        self.breakpoints_pane.border_title = "Breakpoints"
         self.console_pane.border_title = "Console"
         self.source_pane.focus()
         self.run_bridge()
@@ -259,6 +288,7 @@ class LlmspellApp(App[int]):
     @_while_shown
     def on_stopped(self, event: m.Stopped) -> None:
         self.thread_id = event.thread_id
+        self.stops += 1
         self.refresh_bindings()  # stepping is possible now: the footer shows it
         self.status.state = f"paused ({event.reason})"
         self.console_pane.flush()
@@ -296,6 +326,7 @@ class LlmspellApp(App[int]):
         if event.frame.path is not None:
             self._show_source(event.frame.path, event.frame.line)
         self._request(self.bridge.scopes(event.frame.id))
+        self._evaluate_watches()
 
     @_while_shown
     def on_scopes_loaded(self, event: m.ScopesLoaded) -> None:
@@ -303,11 +334,57 @@ class LlmspellApp(App[int]):
             self.variables_pane.show_scopes(event.scopes)
 
     def on_variables_pane_expand(self, event: VariablesPane.Expand) -> None:
-        self._request(self.bridge.variables(event.reference))
+        self._request(self.bridge.variables(event.reference, event.start, event.count))
 
     @_while_shown
     def on_variables_loaded(self, event: m.VariablesLoaded) -> None:
-        self.variables_pane.show_variables(event.reference, event.variables)
+        self.variables_pane.show_variables(
+            event.reference, event.variables, event.start, event.count
+        )
+
+    def on_variables_pane_set_value(self, event: VariablesPane.SetValue) -> None:
+        self._request(self.bridge.set_variable(event.container, event.name, event.value))
+
+    @_while_shown
+    def on_variable_set(self, event: m.VariableSet) -> None:
+        self.variables_pane.show_set(event.container, event.variable)
+        self._evaluate_watches()  # a watch may read what just changed
+
+    @_while_shown
+    def on_variable_set_failed(self, event: m.VariableSetFailed) -> None:
+        self.notify(event.message, title=f"cannot set {event.name}", severity="error")
+
+    def on_variables_pane_copy_value(self, event: VariablesPane.CopyValue) -> None:
+        var = event.variable
+        if var.evaluate_name is None or self.thread_id is None:
+            # no expression reaches it (a vararg, a metatable): copy what is shown
+            self._copied(var.name, var.value)
+            return
+        frame_id = self.frame.id if self.frame is not None else None
+        self._request(self.bridge.copy_value(var.name, var.evaluate_name, frame_id))
+
+    @_while_shown
+    def on_value_copied(self, event: m.ValueCopied) -> None:
+        self._copied(event.name, event.text)
+
+    def _copied(self, name: str, text: str) -> None:
+        self.copy_to_clipboard(text)
+        self.notify(f"copied the value of {name} ({len(text):,} characters)")
+
+    # ------------------------------------------------------------------ watches
+
+    def on_watches_pane_changed(self, event: WatchesPane.Changed) -> None:
+        self._evaluate_watches()
+
+    def _evaluate_watches(self) -> None:
+        expressions = self.watches_pane.expressions
+        if self.thread_id is not None and self.frame is not None and expressions:
+            self._request(self.bridge.evaluate_watches(expressions, self.frame.id, self.stops))
+
+    @_while_shown
+    def on_watches_evaluated(self, event: m.WatchesEvaluated) -> None:
+        if event.serial == self.stops:
+            self.watches_pane.show_results(event.serial, event.results)
 
     @_while_shown
     def on_source_loaded(self, event: m.SourceLoaded) -> None:
@@ -316,16 +393,60 @@ class LlmspellApp(App[int]):
             self._show_source(event.path, self._wanted_line)
 
     def on_source_pane_breakpoint_toggled(self, event: SourcePane.BreakpointToggled) -> None:
-        lines = self.breakpoints.setdefault(event.path, set())
-        lines.symmetric_difference_update({event.line})
-        event.pane.set_breakpoints(lines)
-        self._request(self.bridge.set_breakpoints(event.path, sorted(lines)))
+        self.breakpoints.toggle(event.path, event.line)
+        self._send_breakpoints(event.path)
 
     @_while_shown
     def on_breakpoints_set(self, event: m.BreakpointsSet) -> None:
-        self.breakpoints[event.path] = set(event.lines)
-        if self.source_pane.path == event.path:
-            self.source_pane.set_breakpoints(self.breakpoints[event.path])
+        self.breakpoints.bound(event.path, event.bound)
+        self._show_breakpoints()
+
+    @_while_shown
+    def on_breakpoint_hit(self, event: m.BreakpointHit) -> None:
+        if self.breakpoints.hit(event.id, event.hits) is not None:
+            self._show_breakpoints()
+
+    def on_breakpoints_pane_chosen(self, event: BreakpointsPane.Chosen) -> None:
+        self._show_source(event.breakpoint.path, None)
+        self.source_pane.action_cursor_to(event.breakpoint.line)
+        self.source_pane.scroll_to_region_line(event.breakpoint.line - 1, center=True)
+
+    def on_breakpoints_pane_enabled_toggled(self, event: BreakpointsPane.EnabledToggled) -> None:
+        event.breakpoint.enabled = not event.breakpoint.enabled
+        self._send_breakpoints(event.breakpoint.path)
+
+    def on_breakpoints_pane_deleted(self, event: BreakpointsPane.Deleted) -> None:
+        self.breakpoints.remove(event.breakpoint)
+        self._send_breakpoints(event.breakpoint.path)
+
+    def on_breakpoints_pane_edit_requested(self, event: BreakpointsPane.EditRequested) -> None:
+        self._edit_breakpoint(event.breakpoint)
+
+    def _edit_breakpoint(self, bp: Breakpoint) -> None:
+        def answered(options: BreakpointOptions | None) -> None:
+            if options is None:
+                return
+            bp.condition = options.condition
+            bp.hit_condition = options.hit_condition
+            bp.log_message = options.log_message
+            self._send_breakpoints(bp.path)
+
+        current = BreakpointOptions(bp.condition, bp.hit_condition, bp.log_message)
+        self.push_screen(BreakpointDialog(bp.location, current), answered)
+
+    def _send_breakpoints(self, path: str) -> None:
+        """Show a file's breakpoints as they are now and send the enabled ones to the kernel."""
+        self._show_breakpoints()
+        self._request(self.bridge.set_breakpoints(path, self.breakpoints.specs(path)))
+
+    def _show_breakpoints(self) -> None:
+        self.breakpoints_pane.show(list(self.breakpoints))
+        path = self.source_pane.path
+        if path is not None:
+            self.source_pane.set_breakpoints(
+                self.breakpoints.lines(path, enabled=True),
+                self.breakpoints.lines(path, enabled=False),
+            )
 
     def on_console_pane_submitted(self, event: ConsolePane.Submitted) -> None:
         if self.thread_id is not None:
@@ -353,7 +474,9 @@ class LlmspellApp(App[int]):
         pane = self.source_pane
         if pane.path != path:
             pane.show(path, text)
-        pane.set_breakpoints(self.breakpoints.get(path, set()))
+        pane.set_breakpoints(
+            self.breakpoints.lines(path, enabled=True), self.breakpoints.lines(path, enabled=False)
+        )
         pane.set_current_line(line)
 
     # ------------------------------------------------------------------ actions
@@ -394,6 +517,16 @@ class LlmspellApp(App[int]):
     def action_toggle_breakpoint(self) -> None:
         """F9: a breakpoint on the source cursor's line, or none."""
         self.source_pane.action_toggle_breakpoint()
+
+    def action_edit_breakpoint(self) -> None:
+        """Shift+F9: the options of the cursor line's breakpoint (set there if there is none)."""
+        source = self.source_pane
+        if source.path is not None and source.lines:
+            self._edit_breakpoint(self.breakpoints.ensure(source.path, source.cursor_line))
+
+    def action_add_watch(self) -> None:
+        """w: watch an expression."""
+        self.watches_pane.action_add_watch()
 
     def action_pause(self) -> None:
         """F6: stop the running script where it is."""
@@ -513,6 +646,9 @@ class LlmspellApp(App[int]):
                 [
                     ("everywhere", described(self.BINDINGS)),
                     ("source pane", described(SourcePane.BINDINGS)),
+                    ("variables pane", described(VariablesPane.BINDINGS)),
+                    ("watches pane", described(WatchesPane.BINDINGS)),
+                    ("breakpoints pane", described(BreakpointsPane.BINDINGS)),
                 ]
             )
         )

@@ -229,13 +229,16 @@ class KernelBridge:
 
         await self._guard("scopes", load())
 
-    async def variables(self, reference: int) -> None:
-        """Load the children of a variables reference."""
+    async def variables(self, reference: int, start: int = 0, count: int = 0) -> None:
+        """Load the children of a variables reference (``count`` of them from ``start``)."""
 
         async def load() -> None:
-            body = await self._dap("variables", {"variablesReference": reference})
+            arguments: dict[str, Any] = {"variablesReference": reference}
+            if count:
+                arguments.update(start=start, count=count)
+            body = await self._dap("variables", arguments)
             found = [m.Variable.from_dap(v) for v in body.get("variables", [])]
-            self.post(m.VariablesLoaded(reference, found))
+            self.post(m.VariablesLoaded(reference, found, start, count))
 
         await self._guard("variables", load())
 
@@ -248,16 +251,22 @@ class KernelBridge:
 
         await self._guard("source", load())
 
-    async def set_breakpoints(self, path: str, lines: list[int]) -> None:
-        """Replace the breakpoints of a file."""
+    async def set_breakpoints(
+        self, path: str, breakpoints: list[int] | list[m.BreakpointSpec]
+    ) -> None:
+        """Replace the breakpoints of a file (plain lines, or lines with conditions)."""
+        specs = [b if isinstance(b, m.BreakpointSpec) else m.BreakpointSpec(b) for b in breakpoints]
 
         async def send() -> None:
             body = await self._dap(
                 "setBreakpoints",
-                {"source": {"path": path}, "breakpoints": [{"line": n} for n in lines]},
+                {"source": {"path": path}, "breakpoints": [spec.to_dap() for spec in specs]},
             )
-            bound = [int(b.get("line") or 0) for b in body.get("breakpoints", [])]
-            self.post(m.BreakpointsSet(path, sorted(set(bound))))
+            bound = [
+                m.BoundBreakpoint.from_dap(spec.line, b)
+                for spec, b in zip(specs, body.get("breakpoints", []), strict=False)
+            ]
+            self.post(m.BreakpointsSet(path, sorted({b.line for b in bound}), bound))
 
         await self._guard("setBreakpoints", send())
 
@@ -309,6 +318,53 @@ class KernelBridge:
 
         await self._guard("evaluate", send())
 
+    async def evaluate_watches(self, expressions: list[str], frame_id: int, serial: int) -> None:
+        """Evaluate each watch expression in a frame; an error is that watch's result."""
+
+        async def send() -> None:
+            results = []
+            for expression in expressions:
+                try:
+                    body = await self._dap(
+                        "evaluate",
+                        {"expression": expression, "frameId": frame_id, "context": "watch"},
+                    )
+                except DebugRequestFailed as exc:
+                    results.append(m.WatchResult(expression, "", "", exc.message))
+                    continue
+                value, kind = str(body.get("result", "")), str(body.get("type", ""))
+                results.append(m.WatchResult(expression, value, kind, ""))
+            self.post(m.WatchesEvaluated(serial, frame_id, results))
+
+        await self._guard("evaluate", send())
+
+    async def set_variable(self, container: int, name: str, value: str) -> None:
+        """Give the variable ``name`` of a scope or table a new value (Lua source)."""
+
+        async def send() -> None:
+            try:
+                body = await self._dap(
+                    "setVariable", {"variablesReference": container, "name": name, "value": value}
+                )
+            except DebugRequestFailed as exc:
+                self.post(m.VariableSetFailed(name, exc.message))
+                return
+            self.post(m.VariableSet(container, m.Variable.from_dap({"name": name, **body})))
+
+        await self._guard("setVariable", send())
+
+    async def copy_value(self, name: str, expression: str, frame_id: int | None) -> None:
+        """Render a value in full for the clipboard (evaluate's "clipboard" context)."""
+
+        async def send() -> None:
+            arguments: dict[str, Any] = {"expression": expression, "context": "clipboard"}
+            if frame_id is not None:
+                arguments["frameId"] = frame_id
+            body = await self._dap("evaluate", arguments)
+            self.post(m.ValueCopied(name, str(body.get("result", ""))))
+
+        await self._guard("evaluate", send())
+
 
 def translate(msg: Message) -> UIMessage | None:
     """The Textual message for one iopub message (None for those the TUI ignores)."""
@@ -338,4 +394,6 @@ def translate(msg: Message) -> UIMessage | None:
             return m.Continued(int(body.get("threadId") or 1))
         if event == "output":
             return m.Output(str(body.get("category", "console")), str(body.get("output", "")))
+        if event == "llmspell/breakpointHit":
+            return m.BreakpointHit(int(body.get("id") or 0), int(body.get("hits") or 0))
     return None

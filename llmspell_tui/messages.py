@@ -6,7 +6,7 @@ panes receive these, never raw dicts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from textual.message import Message
@@ -66,16 +66,74 @@ class Variable:
     value: str
     type: str
     reference: int
+    indexed: int = 0  # a table's array length (its children may be paged)
+    evaluate_name: str | None = None  # an expression for the value, when it has one
 
     @classmethod
     def from_dap(cls, var: dict[str, Any]) -> Variable:
         """A variable from a DAP ``Variable``."""
+        evaluate_name = var.get("evaluateName")
         return cls(
             name=str(var.get("name", "?")),
             value=str(var.get("value", "")),
             type=str(var.get("type", "")),
             reference=int(var.get("variablesReference") or 0),
+            indexed=int(var.get("indexedVariables") or 0),
+            evaluate_name=str(evaluate_name) if evaluate_name else None,
         )
+
+
+@dataclass(frozen=True)
+class BreakpointSpec:
+    """A source breakpoint as sent to the kernel (empty strings: no such option)."""
+
+    line: int
+    condition: str = ""
+    hit_condition: str = ""
+    log_message: str = ""
+
+    def to_dap(self) -> dict[str, Any]:
+        """A DAP ``SourceBreakpoint``."""
+        out: dict[str, Any] = {"line": self.line}
+        if self.condition:
+            out["condition"] = self.condition
+        if self.hit_condition:
+            out["hitCondition"] = self.hit_condition
+        if self.log_message:
+            out["logMessage"] = self.log_message
+        return out
+
+
+@dataclass(frozen=True)
+class BoundBreakpoint:
+    """How the kernel bound one requested breakpoint (its id, and the line it moved to)."""
+
+    requested: int
+    id: int
+    line: int
+    verified: bool
+    message: str
+
+    @classmethod
+    def from_dap(cls, requested: int, bp: dict[str, Any]) -> BoundBreakpoint:
+        """The kernel's answer for the breakpoint requested on line ``requested``."""
+        return cls(
+            requested=requested,
+            id=int(bp.get("id") or 0),
+            line=int(bp.get("line") or requested),
+            verified=bool(bp.get("verified")),
+            message=str(bp.get("message") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class WatchResult:
+    """One watch expression's value at a stop, or the error evaluating it raised."""
+
+    expression: str
+    value: str
+    type: str
+    error: str
 
 
 @dataclass
@@ -180,6 +238,8 @@ class VariablesLoaded(Message):
 
     reference: int
     variables: list[Variable]
+    start: int = 0  # the page's first index
+    count: int = 0  # the page size asked for (0: everything)
 
 
 @dataclass
@@ -196,6 +256,7 @@ class BreakpointsSet(Message):
 
     path: str
     lines: list[int]
+    bound: list[BoundBreakpoint] = field(default_factory=list)  # in request order
 
 
 @dataclass
@@ -213,3 +274,44 @@ class RequestFailed(Message):
 
     command: str
     message: str
+
+
+@dataclass
+class BreakpointHit(Message):
+    """A breakpoint's condition held again: ``hits`` so far (``on_breakpoint_hit``)."""
+
+    id: int
+    hits: int
+
+
+@dataclass
+class WatchesEvaluated(Message):
+    """The watches' values at stop number ``serial`` (``on_watches_evaluated``)."""
+
+    serial: int
+    frame_id: int
+    results: list[WatchResult]
+
+
+@dataclass
+class VariableSet(Message):
+    """A variable took a new value (``on_variable_set``)."""
+
+    container: int
+    variable: Variable
+
+
+@dataclass
+class VariableSetFailed(Message):
+    """setVariable was refused, with the kernel's reason (``on_variable_set_failed``)."""
+
+    name: str
+    message: str
+
+
+@dataclass
+class ValueCopied(Message):
+    """A value rendered for the clipboard (``on_value_copied``)."""
+
+    name: str
+    text: str

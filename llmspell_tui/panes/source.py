@@ -23,6 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 BREAKPOINT = "●"
+DISABLED_BREAKPOINT = "○"
 CURRENT = "▶"
 
 
@@ -42,11 +43,13 @@ class SourcePane(ScrollView, can_focus=True):
         Binding("r", "app.step_out", "Return", show=False, id="source.return"),
         Binding("c", "app.continue", "Continue", show=False, id="source.continue"),
         Binding("ctrl+c", "app.pause", "Pause", show=False, id="source.pause"),
+        Binding("w", "app.add_watch", "Watch", show=False, id="source.watch"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "source--gutter",
         "source--breakpoint",
+        "source--breakpoint-disabled",
         "source--current-line",
         "source--current-marker",
         "source--cursor-line",
@@ -69,6 +72,7 @@ class SourcePane(ScrollView, can_focus=True):
         self.text = ""
         self.lines: list[Text] = []
         self.breakpoints: set[int] = set()
+        self.disabled_breakpoints: set[int] = set()
 
     def on_mount(self) -> None:
         self.watch(self.app, "theme", self._rehighlight, init=False)
@@ -134,9 +138,10 @@ class SourcePane(ScrollView, can_focus=True):
         if line is not None:
             self._move_cursor(line, center=True)
 
-    def set_breakpoints(self, lines: set[int]) -> None:
-        """The lines with breakpoints in this file."""
+    def set_breakpoints(self, lines: set[int], disabled: set[int] | None = None) -> None:
+        """The lines with breakpoints in this file (and with disabled ones, drawn hollow)."""
         self.breakpoints = set(lines)
+        self.disabled_breakpoints = set(disabled or ()) - self.breakpoints
         self.refresh()
 
     @property
@@ -211,4 +216,7 @@ class SourcePane(ScrollView, can_focus=True):
             return Segment(
                 f"{BREAKPOINT} ", gutter_style + self.get_component_rich_style("source--breakpoint")
             )
+        if number in self.disabled_breakpoints:
+            disabled = self.get_component_rich_style("source--breakpoint-disabled")
+            return Segment(f"{DISABLED_BREAKPOINT} ", gutter_style + disabled)
         return Segment("  ", gutter_style)

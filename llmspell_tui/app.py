@@ -8,8 +8,10 @@ requests. Nothing here waits on the kernel.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from textual import work
@@ -49,6 +51,16 @@ def _while_shown(
             handler(app, message)
 
     return guarded
+
+
+def _near_path(message: str) -> str:
+    """An error message whose ``/abs/path.lua:3:`` prefix is made relative to the working
+    directory when the file is under it (as the command line named it)."""
+    path, colon, rest = message.partition(":")
+    if colon and path.startswith("/"):
+        with contextlib.suppress(ValueError):
+            path = str(Path(path).relative_to(Path.cwd()))
+    return path + colon + rest
 
 
 class LlmspellApp(App[int]):
@@ -294,7 +306,7 @@ class LlmspellApp(App[int]):
         self.console_pane.flush()
         self.console_pane.set_paused(True)
         if event.text:
-            self.console_pane.write_error(event.text)
+            self.console_pane.write_error(_near_path(event.text))
         if event.suggestion:
             self.console_pane.write_error(f"hint: {event.suggestion}")
         if event.reason == "exception":
@@ -634,7 +646,7 @@ class LlmspellApp(App[int]):
         banner = self.query_one("#error-banner", Static)
         banner.set_class(stop is not None, "-shown")
         if stop is not None:
-            text = f"✖ {stop.text}"
+            text = f"✖ {_near_path(stop.text)}"
             if stop.suggestion:
                 text += f"\nhint: {stop.suggestion}"
             banner.update(text)

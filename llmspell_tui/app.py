@@ -30,6 +30,7 @@ from llmspell_tui.help import ActionCommands, HelpScreen, described
 from llmspell_tui.layout import HIDEABLE, load_layout, save_layout
 from llmspell_tui.panes.breakpoints import BreakpointsPane
 from llmspell_tui.panes.console import ConsolePane
+from llmspell_tui.panes.hooks import HooksPane
 from llmspell_tui.panes.source import SourcePane
 from llmspell_tui.panes.stack import StackPane
 from llmspell_tui.panes.status import StatusBar
@@ -151,7 +152,8 @@ class LlmspellApp(App[int]):
                 yield VariablesPane(id="variables")
                 yield WatchesPane(id="watches")
                 yield BreakpointsPane(id="breakpoints")
-        yield ConsolePane(id="console")
+                yield HooksPane(self.bridge, id="hooks")
+        yield ConsolePane(self.bridge, id="console")
         yield StatusBar(id="status")
         yield Footer()
 
@@ -312,6 +314,7 @@ class LlmspellApp(App[int]):
         if event.reason == "exception":
             self._show_error_banner(event)
         self._request(self.bridge.stack(event.thread_id))
+        self.query_one(HooksPane).poll()
 
     @_while_shown
     def on_continued(self, event: m.Continued) -> None:

@@ -66,6 +66,8 @@ class KernelBridge:
         self.process: asyncio.subprocess.Process | None = None
         self.connection_file: Path | None = None
         self._stream: MessageStream | None = None
+        # code runs on the shell (a script, paused or not, or a cell): shell requests would wait
+        self.shell_busy = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -123,6 +125,7 @@ class KernelBridge:
         """On attach: show what the kernel is doing now (running, or stopped somewhere)."""
         assert self.debug is not None
         if state == "busy":
+            self.shell_busy = True
             self.post(m.KernelBusy(True))
         info = await self.debug.request("debugInfo")
         for thread_id in info.get("stoppedThreads") or []:
@@ -133,6 +136,8 @@ class KernelBridge:
         assert self._stream is not None
         async for msg in self._stream:
             translated = translate(msg)
+            if isinstance(translated, m.KernelBusy):
+                self.shell_busy = translated.busy
             if translated is not None:
                 self.post(translated)
 
@@ -173,6 +178,7 @@ class KernelBridge:
         async def run() -> None:
             assert self.client is not None
             assert isinstance(self.target, Launch)
+            self.shell_busy = True  # before the kernel's busy status arrives
             reply = await self.client.execute(
                 "",
                 msg_type="llmspell_run_request",
@@ -303,6 +309,58 @@ class KernelBridge:
             await self._dap("pause", {"threadId": 1})
 
         await self._guard("pause", send())
+
+    # ------------------------------------------------------------------ console and hooks
+    # These return their answer to the pane's worker that asked (a completion or a history
+    # belongs to one keypress, not to the app). Shell requests wait behind a running or
+    # paused script, so while the shell is busy they are not sent: None means "not now".
+
+    async def is_complete(self, code: str) -> tuple[str, str]:
+        """The kernel's verdict on ``code`` (complete, incomplete, invalid) and its indent."""
+        if self.client is None or self.shell_busy:
+            return "complete", ""
+        try:
+            reply = await self.client.request("is_complete_request", {"code": code}, timeout=3)
+        except KernelTimeout:
+            return "complete", ""
+        return str(reply.content.get("status", "complete")), str(reply.content.get("indent", ""))
+
+    async def complete(self, code: str, cursor: int) -> m.Completions | None:
+        """The kernel's completions at ``cursor`` (None while the shell is busy)."""
+        if self.client is None or self.shell_busy:
+            return None
+        try:
+            reply = await self.client.request(
+                "complete_request", {"code": code, "cursor_pos": cursor}, timeout=3
+            )
+        except KernelTimeout:
+            return None
+        return m.Completions.from_reply(reply.content, cursor)
+
+    async def history(self, n: int = 1000) -> list[str] | None:
+        """The last ``n`` entries of the history every client shares, oldest first."""
+        if self.client is None or self.shell_busy:
+            return None
+        try:
+            reply = await self.client.request(
+                "history_request",
+                {"hist_access_type": "tail", "n": n, "output": False, "raw": True},
+                timeout=5,
+            )
+        except KernelTimeout:
+            return None
+        return [str(entry[2]) for entry in reply.content.get("history") or [] if len(entry) > 2]
+
+    async def hooks(self) -> list[m.HookInfo] | None:
+        """Every registered hook with its statistics (None if the kernel did not answer)."""
+        if self.debug is None:
+            return None
+        try:
+            body = await self.debug.request("llmspell/hooks", timeout=5)
+        except (DebugRequestFailed, KernelTimeout) as exc:
+            log.debug("llmspell/hooks failed: %s", exc)
+            return None
+        return [m.HookInfo.from_stats(h) for h in body.get("hooks") or [] if isinstance(h, dict)]
 
     async def evaluate(self, expression: str, frame_id: int | None) -> None:
         """Evaluate an expression in a frame (the console while paused)."""

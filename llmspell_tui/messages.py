@@ -136,6 +136,62 @@ class WatchResult:
     error: str
 
 
+@dataclass(frozen=True)
+class Completions:
+    """What the kernel offers to complete at a cursor: ``matches`` replace ``start:end``."""
+
+    matches: list[str]
+    start: int
+    end: int
+
+    @classmethod
+    def from_reply(cls, content: dict[str, Any], cursor: int) -> Completions:
+        """Completions from a Jupyter ``complete_reply``."""
+        return cls(
+            matches=[str(match) for match in content.get("matches") or []],
+            start=int(content.get("cursor_start", cursor)),
+            end=int(content.get("cursor_end", cursor)),
+        )
+
+
+@dataclass(frozen=True)
+class HookInfo:
+    """One registered LLMSpell hook with its statistics and circuit breaker."""
+
+    id: str
+    point: str
+    source: str
+    priority: str
+    calls: int
+    failures: int
+    avg_ms: float
+    max_ms: float
+    breaker: str  # closed, open or half_open
+    retry_in_ms: float
+    opened: int  # how many times the breaker has opened
+    last_reason: str
+
+    @classmethod
+    def from_stats(cls, hook: dict[str, Any]) -> HookInfo:
+        """A hook from one entry of the ``llmspell/hooks`` response."""
+        transitions = [t for t in hook.get("transitions") or [] if isinstance(t, dict)]
+        opened = [t for t in transitions if t.get("to") == "open"]
+        return cls(
+            id=str(hook.get("id", "")),
+            point=str(hook.get("point", "")),
+            source=str(hook.get("source") or hook.get("name") or ""),
+            priority=str(hook.get("priority", "")),
+            calls=int(hook.get("calls") or 0),
+            failures=int(hook.get("errors") or 0),
+            avg_ms=float(hook.get("avg_ms") or 0.0),
+            max_ms=float(hook.get("max_ms") or 0.0),
+            breaker=str(hook.get("breaker", "closed")),
+            retry_in_ms=float(hook.get("retry_in_ms") or 0.0),
+            opened=len(opened),
+            last_reason=str(opened[-1].get("reason") or "") if opened else "",
+        )
+
+
 @dataclass
 class KernelConnected(Message):
     """Connected to a kernel and its debugger (handled by ``on_kernel_connected``)."""

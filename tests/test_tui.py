@@ -15,7 +15,7 @@ import pytest
 import pytest_textual_snapshot
 from syrupy.location import PyTestLocation
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, RichLog
+from textual.widgets import DataTable, RichLog
 
 from kernel_core.kernel.registry import known_kernels
 from llmspell_tui.bridge import Attach, Launch
@@ -158,7 +158,7 @@ async def test_console_evaluates_in_the_stopped_frame(started: Any) -> None:
         await pilot.press("f5")
         await app.waiter.wait_for(Stopped)
         await app.waiter.wait_for(StackLoaded)
-        app.query_one(Input).focus()
+        app.console_pane.input.focus()
         await pilot.press(*"total + i * 10", "enter")
         evaluated = await app.waiter.wait_for(Evaluated)
         assert evaluated.result == "10"
@@ -267,7 +267,7 @@ async def test_attach_joins_a_running_kernel_and_runs_console_code_there(started
             assert connected.name == "shared"
             assert connected.script is None
             assert app.status.state == "idle"
-            app.query_one(Input).focus()
+            app.console_pane.input.focus()
             await pilot.press(*"print(6 * 7)", "enter")
             await app.waiter.wait_for(Output)
             await app.waiter.wait_for(KernelBusy, lambda m: not m.busy)

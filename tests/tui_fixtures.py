@@ -11,6 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+import pytest
+import pytest_textual_snapshot
+from syrupy.location import PyTestLocation
 from textual.message import Message
 
 from llmspell_tui.app import LlmspellApp
@@ -18,6 +21,7 @@ from llmspell_tui.bridge import Attach, Launch
 
 TUI_LUA = Path(__file__).parent / "lua" / "tui"
 DEMO = TUI_LUA / "demo.lua"
+SNAPSHOTS = Path(__file__).resolve().parent.parent / "snapshots"
 
 M = TypeVar("M", bound=Message)
 
@@ -79,3 +83,18 @@ class RecordingApp(LlmspellApp):
 def demo_app(**launch: object) -> RecordingApp:
     """The TUI debugging tests/lua/tui/demo.lua on a kernel named 'demo'."""
     return RecordingApp(Launch(script=DEMO, name="demo", **launch))  # type: ignore[arg-type]
+
+
+class SnapshotsDirExtension(pytest_textual_snapshot.SVGImageExtension):  # type: ignore[misc]
+    """pytest-textual-snapshot's SVG files, kept in snapshots/<test module>/."""
+
+    @classmethod
+    def dirname(cls, *, test_location: PyTestLocation) -> str:
+        return str(SNAPSHOTS / Path(test_location.filepath).stem)
+
+
+@pytest.fixture
+def snapshots_in_snapshots_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Store this test's SVG snapshots in snapshots/<test module>/ (use it with autouse)."""
+    # snap_compare looks the extension up by this name each time it runs
+    monkeypatch.setattr(pytest_textual_snapshot, "SVGImageExtension", SnapshotsDirExtension)

@@ -12,7 +12,6 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol
 
-from rich.style import Style
 from rich.text import Text
 from textual import events, work
 from textual.app import ComposeResult
@@ -21,6 +20,7 @@ from textual.message import Message
 from textual.widgets import OptionList, RichLog
 from textual.widgets.option_list import Option
 
+from llmspell_tui.colours import theme_style
 from llmspell_tui.messages import Completions
 from llmspell_tui.panes.code_input import CodeInput
 from llmspell_tui.panes.history_search import HistorySearch
@@ -247,9 +247,7 @@ class ConsolePane(Vertical):
         self._write(text, "text-error")
 
     def _write(self, text: str, colour_variable: str) -> None:
-        colour = self.app.theme_variables.get(colour_variable, "")
-        style = Style.parse(colour) if colour.startswith("#") else Style()
-        self.query_one(RichLog).write(Text(text, style=style))
+        self.query_one(RichLog).write(Text(text, style=theme_style(self.app, colour_variable)))
 
 
 def _common_prefix(words: list[str]) -> str:

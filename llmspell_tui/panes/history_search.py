@@ -19,6 +19,8 @@ from textual.message import Message
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
+from llmspell_tui.colours import theme_style
+
 MAX_SHOWN = 200  # matches listed; older ones are reached by narrowing the query
 
 
@@ -154,8 +156,7 @@ class HistorySearch(Vertical):
 
     def _refilter(self) -> None:
         self.matches = find_matches(self.query_text, self.history, self._matcher)
-        colour = self.app.theme_variables.get("text-accent", "")
-        style = Style(bold=True, underline=True, color=colour or None)
+        style = theme_style(self.app, "text-accent", bold=True) + Style(underline=True)
         options = self.query_one(OptionList)
         options.clear_options()
         options.add_options([Option(highlighted(match, style)) for match in self.matches])

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
+from rich.style import Style
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -19,6 +20,7 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
+from llmspell_tui.colours import theme_style
 from llmspell_tui.messages import HookInfo
 
 POLL_SECONDS = 1.0
@@ -120,18 +122,18 @@ class HooksPane(VerticalScroll):
         if not self.hooks:
             body.update(Text("no hooks registered", style="italic"))
             return
-        colours = self.app.theme_variables
-        muted = colours.get("foreground-muted", "")
+        muted = self._colour("foreground-muted")
         elapsed_ms = (time.monotonic() - self._received) * 1000
         out = Text(no_wrap=False)
         for index, hook in enumerate(self.hooks):
             if index:
                 out.append("\n")
             state = BREAKER_NAMES.get(hook.breaker, hook.breaker)
-            out.append("● ", style=colours.get(BREAKER_COLOURS.get(hook.breaker, ""), ""))
+            breaker_colour = self._colour(BREAKER_COLOURS.get(hook.breaker, "foreground"))
+            out.append("● ", style=breaker_colour)
             out.append(hook.point, style="bold")
             out.append(f"  {hook.priority}  ", style=muted)
-            out.append(state, style=colours.get(BREAKER_COLOURS.get(hook.breaker, ""), ""))
+            out.append(state, style=breaker_colour)
             if hook.breaker == "open":
                 out.append(f" · {retry_in(hook.retry_in_ms - elapsed_ms)}", style=muted)
             out.append(f"\n  {hook.source}", style=muted)
@@ -140,5 +142,8 @@ class HooksPane(VerticalScroll):
                 f" · avg {duration(hook.avg_ms)} · max {duration(hook.max_ms)}"
             )
             if hook.failures:
-                out.append(f" · {hook.failures} failed", style=colours.get("text-error", ""))
+                out.append(f" · {hook.failures} failed", style=self._colour("text-error"))
         body.update(out)
+
+    def _colour(self, variable: str) -> Style:
+        return theme_style(self.app, variable)

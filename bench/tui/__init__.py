@@ -1,0 +1,1 @@
+"""TUI benchmarks: first paint and step latency."""

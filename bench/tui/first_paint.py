@@ -1,0 +1,116 @@
+"""``llmspell tui script.lua``: process start to the first full paint, in a real terminal.
+
+    python3 bench/tui/first_paint.py [--runs 7] [--size 120x40]
+
+Each run starts the TUI in a fresh detached tmux session (TERM=xterm-256color, isolated
+config/data/runtime dirs) and polls ``capture-pane`` every 5 ms. Two moments are timed from
+the spawn:
+
+- ``first_paint``: the status bar's text is on the screen (every pane laid out and drawn);
+- ``stopped_shown``: the status bar says ``paused at demo.lua:N`` (kernel started, script
+  launched, stopped on entry, stack and source shown).
+
+Prints JSON lines: a ``machine`` record, one record per run, then the medians (goal: first
+paint under 1 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from bench.kernel.common import emit, machine  # noqa: E402
+
+SCRIPT = ROOT / "tests" / "lua" / "tui" / "demo.lua"
+GOAL_S = 1.0
+
+
+def tmux(socket: str, *args: str) -> str:
+    """Run tmux against a private server; its stdout."""
+    return subprocess.run(
+        ["tmux", "-L", socket, "-f", "/dev/null", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=10,
+    ).stdout
+
+
+def one_run(size: tuple[int, int], timeout: float = 30) -> dict[str, float]:
+    """Seconds from spawn to the first paint and to the entry stop shown."""
+    socket = f"llmspell-bench-{uuid.uuid4().hex[:8]}"
+    with tempfile.TemporaryDirectory() as home:
+        env = {
+            **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "PYTHONPATH")},
+            "TERM": "xterm-256color",
+            **{f"LLMSPELL_{kind}_DIR": f"{home}/{kind.lower()}" for kind in ("CONFIG", "DATA")},
+            "LLMSPELL_RUNTIME_DIR": f"{home}/runtime",
+        }
+        exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+        command = [sys.executable, "-m", "llmspell_tui", "tui", str(SCRIPT)]
+        shell = f"cd {shlex.quote(str(ROOT))} && exec env {exports} {shlex.join(command)}"
+        started = time.perf_counter()
+        tmux(socket, "new-session", "-d", "-s", "b", "-x", str(size[0]), "-y", str(size[1]), shell)
+        times: dict[str, float] = {}
+        try:
+            while time.perf_counter() - started < timeout and "stopped_shown" not in times:
+                screen = tmux(socket, "capture-pane", "-p", "-t", "b")
+                now = time.perf_counter() - started
+                if "first_paint" not in times and "kernel " in screen and "╭" in screen:
+                    times["first_paint"] = now
+                if "paused at demo.lua:" in screen:
+                    times["stopped_shown"] = now
+                time.sleep(0.005)
+            tmux(socket, "send-keys", "-t", "b", "C-q")
+            deadline = time.perf_counter() + 15
+            while time.perf_counter() < deadline and tmux(socket, "list-sessions"):
+                time.sleep(0.05)
+        finally:
+            tmux(socket, "kill-server")
+    if "stopped_shown" not in times:
+        raise RuntimeError("the TUI never showed the entry stop")
+    return times
+
+
+def main() -> None:
+    """Run and print JSON lines."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--size", default="120x40")
+    args = parser.parse_args()
+    width, height = (int(n) for n in args.size.split("x"))
+    emit(machine())
+    runs = []
+    for index in range(args.runs):
+        times = one_run((width, height))
+        runs.append(times)
+        emit({"kind": "run", "run": index, **{k: round(v * 1000, 1) for k, v in times.items()}})
+    medians = {
+        figure: round(statistics.median(r[figure] for r in runs) * 1000, 1)
+        for figure in ("first_paint", "stopped_shown")
+    }
+    emit(
+        {
+            "kind": "median",
+            "runs": args.runs,
+            "size": args.size,
+            **{f"{k}_ms": v for k, v in medians.items()},
+            "goal_ms": GOAL_S * 1000,
+            "goal_met": medians["first_paint"] < GOAL_S * 1000,
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.usefixtures("snapshots_in_snapshots_dir")
 @pytest.fixture
 async def session() -> AsyncIterator[RecordingApp]:
     """An interactive TUI session on a fresh kernel (not yet running)."""
-    app = RecordingApp(Launch(stop_on_entry=False))
+    app = RecordingApp(Launch(stop_on_entry=False, name="console"))
     yield app
     if app.bridge.process is not None:
         assert app.bridge.process.returncode is not None, "the kernel outlived its TUI"
@@ -205,7 +205,7 @@ async def test_ctrl_r_again_goes_to_the_older_match_and_esc_cancels(
 
 
 def _search_open(snap_compare: Callable[..., bool], size: tuple[int, int], theme: str) -> bool:
-    app = RecordingApp(Launch(stop_on_entry=False), theme=theme)
+    app = RecordingApp(Launch(stop_on_entry=False, name="console"), theme=theme)
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await ready(app)

@@ -31,7 +31,7 @@ def hooks_app(tmp_path: Path, theme: str = "dark") -> RecordingApp:
     # a long cooldown: the breaker is still open (and its retry time stable) when we look
     config.write_text("[hooks]\nfailure_threshold = 5\ncooldown_ms = 600000\n")
     return RecordingApp(
-        Launch(script=HOOKS_LUA, stop_on_entry=False, config=str(config)), theme=theme
+        Launch(script=HOOKS_LUA, stop_on_entry=False, config=str(config), name="hooks"), theme=theme
     )
 
 
@@ -63,13 +63,19 @@ async def test_hooks_pane_shows_calls_failures_and_an_open_breaker_with_a_notifi
         assert 590_000 < failing.retry_in_ms <= 600_000
         assert (counting.calls, counting.failures, counting.breaker) == (6, 0, "closed")
         shown = str(app.query_one("#hooks-body").render())
-        assert "BeforeToolExecution  high  open · retry in 10 min" in shown
-        assert "hooks.lua:4  5 calls" in shown
-        assert "5 failed" in shown
-        assert "hooks.lua:3  6 calls" in shown
+        assert (
+            "● BeforeToolExecution  open · retry in 10 min\n  tests/lua/tui/hooks.lua:4 · high\n"
+            in shown
+        )
+        assert "  5 calls · avg <1 ms · max <1 ms · 5 failed" in shown
+        assert (
+            "● BeforeToolExecution  closed\n  tests/lua/tui/hooks.lua:3 · low\n  6 calls" in shown
+        )
         notes = [n for n in app._notifications if n.title == "Hook circuit breaker open"]
         assert len(notes) == 1
-        assert "BeforeToolExecution hook at" in notes[0].message
+        assert (
+            "BeforeToolExecution hook at tests/lua/tui/hooks.lua:4 is skipped" in notes[0].message
+        )
         assert "quota service down" in notes[0].message
     assert known_kernels() == []
 

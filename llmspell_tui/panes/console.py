@@ -191,8 +191,9 @@ class ConsolePane(Vertical):
 
     def on_code_input_search_asked(self, event: CodeInput.SearchAsked) -> None:
         event.stop()
-        log_widget = self.query_one(RichLog)
-        log_widget.display = False
+        # the search takes the log's place and the input's line, as a shell's does
+        self.query_one(RichLog).display = False
+        self.input.display = False
         self.search.display = True
         self.search.open(list(self.input.entries))
         self.load_history()
@@ -209,6 +210,7 @@ class ConsolePane(Vertical):
     def _close_search(self) -> None:
         self.search.display = False
         self.query_one(RichLog).display = True
+        self.input.display = True
         self.input.focus()
 
     # ------------------------------------------------------------------ output

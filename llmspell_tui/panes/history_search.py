@@ -162,7 +162,7 @@ class HistorySearch(Vertical):
         options.add_options([Option(highlighted(match, style)) for match in self.matches])
         if self.matches:
             options.highlighted = 0
-        self.border_subtitle = (
-            f"{len(self.matches)} match{'es' if len(self.matches) != 1 else ''}"
+        self.border_title = (
+            f"reverse search · {len(self.matches)} match{'es' if len(self.matches) != 1 else ''}"
             " · Ctrl+R older · Enter accept · Esc cancel"
         )

@@ -8,6 +8,7 @@ A breaker that opens is also a notification.
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass
 from typing import Protocol
@@ -34,6 +35,11 @@ class HooksKernel(Protocol):
     shell_busy: bool
 
     async def hooks(self) -> list[HookInfo] | None: ...
+
+
+def relative(text: str) -> str:
+    """Paths under the working directory as relative paths (a hook's source, a reason)."""
+    return text.replace(os.getcwd() + os.sep, "")
 
 
 def duration(ms: float) -> str:
@@ -109,7 +115,8 @@ class HooksPane(VerticalScroll):
             # a breaker that opened before this TUI looked is news only while it is open
             if hook.opened > (seen or 0) and (seen is not None or hook.breaker == "open"):
                 self.app.notify(
-                    f"{hook.point} hook at {hook.source} is skipped: {hook.last_reason}",
+                    f"{hook.point} hook at {relative(hook.source)} is skipped: "
+                    + relative(hook.last_reason),
                     title="Hook circuit breaker open",
                     severity="warning",
                     timeout=8,
@@ -128,17 +135,15 @@ class HooksPane(VerticalScroll):
         for index, hook in enumerate(self.hooks):
             if index:
                 out.append("\n")
-            state = BREAKER_NAMES.get(hook.breaker, hook.breaker)
             breaker_colour = self._colour(BREAKER_COLOURS.get(hook.breaker, "foreground"))
             out.append("● ", style=breaker_colour)
             out.append(hook.point, style="bold")
-            out.append(f"  {hook.priority}  ", style=muted)
-            out.append(state, style=breaker_colour)
+            out.append(f"  {BREAKER_NAMES.get(hook.breaker, hook.breaker)}", style=breaker_colour)
             if hook.breaker == "open":
                 out.append(f" · {retry_in(hook.retry_in_ms - elapsed_ms)}", style=muted)
-            out.append(f"\n  {hook.source}", style=muted)
+            out.append(f"\n  {relative(hook.source)} · {hook.priority}", style=muted)
             out.append(
-                f"  {hook.calls} call{'s' if hook.calls != 1 else ''}"
+                f"\n  {hook.calls} call{'s' if hook.calls != 1 else ''}"
                 f" · avg {duration(hook.avg_ms)} · max {duration(hook.max_ms)}"
             )
             if hook.failures:

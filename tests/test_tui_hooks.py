@@ -30,8 +30,13 @@ def hooks_app(tmp_path: Path, theme: str = "dark") -> RecordingApp:
     config = tmp_path / "llmspell.toml"
     # a long cooldown: the breaker is still open (and its retry time stable) when we look
     config.write_text("[hooks]\nfailure_threshold = 5\ncooldown_ms = 600000\n")
+    # named relative to the working directory, as a person would type it: the kernel's own
+    # messages (in the console) then carry no checkout-specific path into the snapshots
+    script = (
+        HOOKS_LUA.relative_to(Path.cwd()) if HOOKS_LUA.is_relative_to(Path.cwd()) else HOOKS_LUA
+    )
     return RecordingApp(
-        Launch(script=HOOKS_LUA, stop_on_entry=False, config=str(config), name="hooks"), theme=theme
+        Launch(script=script, stop_on_entry=False, config=str(config), name="hooks"), theme=theme
     )
 
 

@@ -231,6 +231,7 @@ class ScriptRuntime:
         host.threads_forgotten = self._forget_threads
         host.capture_dispatcher = self._capture_dispatcher
         host.on_async = self._on_async
+        host.rearm_if_pending = self._rearm_if_pending
 
     def _write(self, stream: str, text: str) -> None:
         self.output.write(stream, text)
@@ -292,6 +293,12 @@ class ScriptRuntime:
             timer.daemon = True
             timer.start()
         return pending
+
+    def _rearm_if_pending(self) -> None:
+        with self._abort_lock:
+            pending = self._pending_abort is not None or bool(self._pending_actions)
+        if pending:
+            self._armer.arm()
 
     def rearm(self) -> None:
         """Arm the asynchronous hook again (after a mode change replaced an armed one)."""

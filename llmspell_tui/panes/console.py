@@ -9,6 +9,7 @@ the kernel; Up/Down and Ctrl+R go through the kernel's history, which every clie
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -27,6 +28,7 @@ from llmspell_tui.panes.history_search import HistorySearch
 
 log = logging.getLogger(__name__)
 
+_CWD_PREFIX = os.getcwd().rstrip("/") + "/"
 STREAM_COLOURS = {"stdout": "foreground", "stderr": "text-error", "console": "text-secondary"}
 HISTORY_SIZE = 1000
 
@@ -222,7 +224,10 @@ class ConsolePane(Vertical):
         )
 
     def write_output(self, stream: str, text: str) -> None:
-        """Script output: whole lines are shown, a partial line waits for its end."""
+        """Script output: whole lines are shown, a partial line waits for its end.
+
+        Paths under the current directory are shown relative to it, as tracebacks are."""
+        text = text.replace(_CWD_PREFIX, "")
         pending = self._partial.pop(stream, "") + text
         complete, _, rest = pending.rpartition("\n")
         if rest:

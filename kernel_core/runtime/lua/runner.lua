@@ -55,6 +55,9 @@ end
 --- Run fn(...) with the given instruction budget; returns true, results | false, failure.
 function R.run(instruction_limit, fn, ...)
   mux.begin_run(instruction_limit)
+  -- begin_run installed this run's hook mask, replacing a hook Python armed just before
+  -- (a pause or debug request that raced the start of the run): arm it again
+  host.rearm_if_pending()
   return finish_run(xpcall(fn, R.handler, ...))
 end
 mux.unprotected[R.run] = true

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kernel_core.errors import UsageError
+
+if TYPE_CHECKING:
+    from llmspell_tui.bridge import Attach, Launch
 
 EPILOG = """\
 examples:
@@ -44,7 +48,6 @@ def add_parser(command: object) -> None:
 def main(args: argparse.Namespace) -> int:
     """Run the TUI until the user quits; returns the script's exit status if it finished."""
     from llmspell_tui.app import LlmspellApp
-    from llmspell_tui.bridge import Attach, Launch
     from llmspell_tui.themes import available_themes
 
     theme = args.theme
@@ -57,26 +60,32 @@ def main(args: argparse.Namespace) -> int:
             theme = str(config.get("tui", "theme"))
     if theme is not None and theme not in available_themes():
         raise UsageError(f"unknown theme '{theme}'; choose one of: {', '.join(available_themes())}")
-    target: Launch | Attach
+    target = target_from_args(args)
+    app = LlmspellApp(target, theme=theme)
+    app.run()
+    return app.exit_code or 0
+
+
+def target_from_args(args: argparse.Namespace) -> Launch | Attach:
+    """The kernel the TUI works on: one to attach to, or one to launch (with a script or not)."""
+    from llmspell_tui.bridge import Attach, Launch
+
     if args.attach is not None:
         if args.script:
             raise UsageError("give a script or --attach, not both")
         from kernel_core.kernel.registry import resolve_kernel
 
         # a kernel that cannot be found is a command-line error, before any screen is drawn
-        target = Attach(str(resolve_kernel(args.attach or None)))
-    else:
-        script = Path(args.script) if args.script else None
-        if script is not None and not script.is_file():
-            raise UsageError(f"no such script: {script}")
-        target = Launch(
-            script=script,
-            args=list(args.script_args),
-            stop_on_entry=not args.no_stop,
-            config=getattr(args, "config", None),
-            profile=getattr(args, "profile", None),
-            name=args.name,
-        )
-    app = LlmspellApp(target, theme=theme)
-    app.run()
-    return app.exit_code or 0
+        return Attach(str(resolve_kernel(args.attach or None)))
+    script = Path(args.script) if args.script else None
+    if script is not None and not script.is_file():
+        raise UsageError(f"no such script: {script}")
+    # without a script there is no entry to stop at: the console's first cell just runs
+    return Launch(
+        script=script,
+        args=list(args.script_args),
+        stop_on_entry=script is not None and not args.no_stop,
+        config=getattr(args, "config", None),
+        profile=getattr(args, "profile", None),
+        name=args.name,
+    )

@@ -142,6 +142,7 @@ class LlmspellApp(App[int]):
         # the source the pane should show once the kernel has sent it
         self._wanted_source: str | None = None
         self._wanted_line: int | None = None
+        self._wanted_frame_line: int | None = None
         self._panes: list[Widget] = []
         self._footer_stopped = False  # whether the footer last drew the stopped keys
         self._footer_timer: Timer | None = None
@@ -361,8 +362,15 @@ class LlmspellApp(App[int]):
 
     def on_stack_pane_frame_selected(self, event: StackPane.FrameSelected) -> None:
         self.frame = event.frame
+        frames = self.stack_pane.frames
+        innermost = frames[0] if frames else event.frame
         if event.frame.path is not None:
-            self._show_source(event.frame.path, event.frame.line)
+            if event.frame == innermost:
+                self._show_source(event.frame.path, event.frame.line)
+            else:
+                # an outer frame: its line is marked apart from the innermost (current) line
+                current = innermost.line if innermost.path == event.frame.path else None
+                self._show_source(event.frame.path, current, frame_line=event.frame.line)
         self._request(self.bridge.scopes(event.frame.id))
         self._evaluate_watches()
 
@@ -428,7 +436,7 @@ class LlmspellApp(App[int]):
     def on_source_loaded(self, event: m.SourceLoaded) -> None:
         self.sources[event.path] = event.text
         if self._wanted_source == event.path:
-            self._show_source(event.path, self._wanted_line)
+            self._show_source(event.path, self._wanted_line, frame_line=self._wanted_frame_line)
 
     def on_source_pane_breakpoint_toggled(self, event: SourcePane.BreakpointToggled) -> None:
         self.breakpoints.toggle(event.path, event.line)
@@ -501,11 +509,13 @@ class LlmspellApp(App[int]):
     def on_request_failed(self, event: m.RequestFailed) -> None:
         self.console_pane.write_error(f"{event.command}: {event.message}")
 
-    def _show_source(self, path: str, line: int | None) -> None:
-        """Show ``path`` at ``line`` in the source pane, loading it first if needed."""
+    def _show_source(self, path: str, line: int | None, *, frame_line: int | None = None) -> None:
+        """Show ``path`` at ``line`` in the source pane (and an outer frame's ``frame_line``),
+        loading it first if needed."""
         text = self.sources.get(path)
         if text is None:
             self._wanted_source, self._wanted_line = path, line
+            self._wanted_frame_line = frame_line
             self._request(self.bridge.source(path))
             return
         self._wanted_source = None
@@ -515,7 +525,7 @@ class LlmspellApp(App[int]):
         pane.set_breakpoints(
             self.breakpoints.lines(path, enabled=True), self.breakpoints.lines(path, enabled=False)
         )
-        pane.set_current_line(line)
+        pane.set_current_line(line, frame_line)
 
     # ------------------------------------------------------------------ actions
 

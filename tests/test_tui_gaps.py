@@ -8,14 +8,27 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import RichLog
 
 from kernel_core.kernel.registry import known_kernels
 from llmspell_tui.bridge import Launch
 from llmspell_tui.commands.tui import target_from_args
-from llmspell_tui.messages import KernelBusy, KernelConnected, Output
+from llmspell_tui.messages import (
+    KernelBusy,
+    KernelConnected,
+    Output,
+    ScopesLoaded,
+    StackLoaded,
+    Stopped,
+)
 from llmspell_tui.panes.console import ConsolePane
-from tests.tui_fixtures import RecordingApp
+from llmspell_tui.panes.source import CURRENT, SELECTED_FRAME
+from tests.debug_fixtures import marker_line
+from tests.test_tui import set_breakpoint, stop_on_entry
+from tests.tui_fixtures import TUI_LUA, RecordingApp
+
+FRAMES = TUI_LUA / "frames.lua"
 
 
 @pytest.fixture
@@ -61,3 +74,52 @@ async def test_tui_without_a_script_is_a_console_session_on_a_fresh_kernel(start
         assert shown[-1] == "43"
         assert app.thread_id is None  # nothing stopped: the cells ran
         assert app.status.kernel == "session"
+
+
+def frames_app() -> RecordingApp:
+    """The TUI debugging tests/lua/tui/frames.lua, stopped on entry."""
+    return RecordingApp(Launch(script=FRAMES, name="frames"))
+
+
+async def stopped_inside_inner(pilot: Pilot[Any], app: RecordingApp) -> None:
+    """From the entry stop, run to the breakpoint inside ``inner`` (called by ``outer``)."""
+    await stop_on_entry(app)
+    await set_breakpoint(pilot, app, marker_line(FRAMES, "inner"))
+    await pilot.press("f5")
+    await app.waiter.wait_for(Stopped, lambda m: m.reason == "breakpoint")
+    await app.waiter.wait_for(StackLoaded)
+    await app.waiter.wait_for(ScopesLoaded)
+
+
+async def test_an_outer_frame_chosen_in_the_stack_is_marked_apart_from_the_current_line(
+    started: Any,
+) -> None:
+    app = frames_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        started(app)
+        await stopped_inside_inner(pilot, app)
+        inner, call = marker_line(FRAMES, "inner"), marker_line(FRAMES, "call")
+        source = app.source_pane
+        assert [f.line for f in app.stack_pane.frames[:2]] == [inner, call]
+        assert (source.current_line, source.frame_line) == (inner, None)
+        app.stack_pane.focus()
+        await pilot.press("down")
+        await app.waiter.wait_for(ScopesLoaded)
+        await pilot.pause()
+        assert (source.current_line, source.frame_line) == (inner, call)
+        assert source.cursor_line == call
+        gutter = source.gutter_width
+        rows = {
+            line: source.render_line(line - 1 - int(source.scroll_offset.y))
+            for line in (inner, call)
+        }
+        assert rows[inner].text[gutter - 2] == CURRENT
+        assert rows[call].text[gutter - 2] == SELECTED_FRAME
+        current_style = rows[inner]._segments[-1].style
+        frame_style = rows[call]._segments[-1].style
+        assert current_style is not None
+        assert frame_style is not None
+        assert current_style.bgcolor != frame_style.bgcolor
+        await pilot.press("up")  # back to the innermost frame: one mark again
+        await app.waiter.wait_for(ScopesLoaded)
+        assert (source.current_line, source.frame_line) == (inner, None)

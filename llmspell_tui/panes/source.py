@@ -25,6 +25,7 @@ from textual.strip import Strip
 BREAKPOINT = "●"
 DISABLED_BREAKPOINT = "○"
 CURRENT = "▶"
+SELECTED_FRAME = "▷"
 
 
 class SourcePane(ScrollView, can_focus=True):
@@ -53,10 +54,14 @@ class SourcePane(ScrollView, can_focus=True):
         "source--current-line",
         "source--current-marker",
         "source--cursor-line",
+        "source--frame-line",
+        "source--frame-marker",
     }
 
     cursor_line: reactive[int] = reactive(1)
     current_line: reactive[int | None] = reactive(None)
+    # the line of the frame chosen in the stack when it is not the innermost one
+    frame_line: reactive[int | None] = reactive(None)
 
     @dataclass
     class BreakpointToggled(Message):
@@ -81,6 +86,9 @@ class SourcePane(ScrollView, can_focus=True):
         self.refresh()
 
     def watch_current_line(self) -> None:
+        self.refresh()
+
+    def watch_frame_line(self) -> None:
         self.refresh()
 
     def on_focus(self) -> None:
@@ -132,11 +140,14 @@ class SourcePane(ScrollView, can_focus=True):
             self.scroll_to(0, 0, animate=False)
         self.border_title = path.rsplit("/", 1)[-1]
 
-    def set_current_line(self, line: int | None) -> None:
-        """Mark the line the selected frame is on (None: no frame) and bring it into view."""
+    def set_current_line(self, line: int | None, frame_line: int | None = None) -> None:
+        """Mark the current (innermost) line and, when an outer frame is selected, that
+        frame's line (drawn apart); bring the selected frame's line into view."""
         self.current_line = line
-        if line is not None:
-            self._move_cursor(line, center=True)
+        self.frame_line = frame_line
+        shown = frame_line if frame_line is not None else line
+        if shown is not None:
+            self._move_cursor(shown, center=True)
 
     def set_breakpoints(self, lines: set[int], disabled: set[int] | None = None) -> None:
         """The lines with breakpoints in this file (and with disabled ones, drawn hollow)."""
@@ -195,7 +206,10 @@ class SourcePane(ScrollView, can_focus=True):
         segments = [self._breakpoint_segment(number, gutter_style)]
         digits = len(str(len(self.lines)))
         segments.append(Segment(f"{number:>{digits}}", gutter_style))
-        if number == self.current_line:
+        if number == self.frame_line:
+            marker_style = gutter_style + self.get_component_rich_style("source--frame-marker")
+            segments.append(Segment(f"{SELECTED_FRAME} ", marker_style))
+        elif number == self.current_line:
             marker_style = gutter_style + self.get_component_rich_style("source--current-marker")
             segments.append(Segment(f"{CURRENT} ", marker_style))
         else:
@@ -204,7 +218,9 @@ class SourcePane(ScrollView, can_focus=True):
         code = Strip(self.lines[index].render(self.app.console), self.lines[index].cell_len)
         code = code.crop(scroll_x, scroll_x + width - gutter.cell_length)
         line_style = base
-        if number == self.current_line:
+        if number == self.frame_line:
+            line_style = base + self.get_component_rich_style("source--frame-line")
+        elif number == self.current_line:
             line_style = base + self.get_component_rich_style("source--current-line")
         elif number == self.cursor_line and self.has_focus:
             line_style = base + self.get_component_rich_style("source--cursor-line")

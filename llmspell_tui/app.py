@@ -84,6 +84,7 @@ class LlmspellApp(App[int]):
             id="edit_breakpoint",
         ),
         Binding("ctrl+w", "add_watch", "Add watch", show=False, id="add_watch"),
+        Binding("ctrl+o", "open_source", "Open source…", show=False, id="open_source"),
         Binding("f6", "pause", "Pause", id="pause"),
         Binding("question_mark", "help", "Keys", key_display="?", id="help"),
         Binding("ctrl+q", "quit", "Quit", id="quit"),
@@ -438,6 +439,25 @@ class LlmspellApp(App[int]):
         if self._wanted_source == event.path:
             self._show_source(event.path, self._wanted_line, frame_line=self._wanted_frame_line)
 
+    @_while_shown
+    def on_sources_listed(self, event: m.SourcesListed) -> None:
+        if not event.paths:
+            self.notify("the kernel has loaded no source yet", title="Open source")
+            return
+        self.search_commands(
+            [
+                (_near_path(path), functools.partial(self._open_source, path), path)
+                for path in event.paths
+            ],
+            placeholder="Open source…",
+        )
+
+    def _open_source(self, path: str) -> None:
+        """Show a loaded source; the stopped frame's line stays marked when it is that file."""
+        line = self.frame.line if self.frame is not None and self.frame.path == path else None
+        self._show_source(path, line)
+        self.source_pane.focus()
+
     def on_source_pane_breakpoint_toggled(self, event: SourcePane.BreakpointToggled) -> None:
         self.breakpoints.toggle(event.path, event.line)
         self._send_breakpoints(event.path)
@@ -580,6 +600,10 @@ class LlmspellApp(App[int]):
     def action_add_watch(self) -> None:
         """w: watch an expression."""
         self.watches_pane.action_add_watch()
+
+    def action_open_source(self) -> None:
+        """Ctrl+O: choose one of the kernel's loaded sources and show it."""
+        self._request(self.bridge.loaded_sources())
 
     def action_pause(self) -> None:
         """F6: stop the running script where it is."""

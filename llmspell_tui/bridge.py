@@ -257,6 +257,16 @@ class KernelBridge:
 
         await self._guard("source", load())
 
+    async def loaded_sources(self) -> None:
+        """List the sources the kernel has loaded (scripts, modules, console cells)."""
+
+        async def load() -> None:
+            body = await self._dap("loadedSources")
+            paths = [str(s["path"]) for s in body.get("sources") or [] if s.get("path")]
+            self.post(m.SourcesListed(paths))
+
+        await self._guard("loadedSources", load())
+
     async def set_breakpoints(
         self, path: str, breakpoints: list[int] | list[m.BreakpointSpec]
     ) -> None:

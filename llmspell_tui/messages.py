@@ -307,6 +307,13 @@ class SourceLoaded(Message):
 
 
 @dataclass
+class SourcesListed(Message):
+    """The paths of the sources the kernel has loaded (``on_sources_listed``)."""
+
+    paths: list[str]
+
+
+@dataclass
 class BreakpointsSet(Message):
     """The breakpoints of a file as the debugger bound them (``on_breakpoints_set``)."""
 

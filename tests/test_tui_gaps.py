@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,8 @@ from llmspell_tui.messages import (
     KernelConnected,
     Output,
     ScopesLoaded,
+    SourceLoaded,
+    SourcesListed,
     StackLoaded,
     Stopped,
 )
@@ -123,3 +126,30 @@ async def test_an_outer_frame_chosen_in_the_stack_is_marked_apart_from_the_curre
         await pilot.press("up")  # back to the innermost frame: one mark again
         await app.waiter.wait_for(ScopesLoaded)
         assert (source.current_line, source.frame_line) == (inner, None)
+
+
+async def test_open_source_in_the_palette_lists_the_loaded_sources_and_shows_the_chosen_one(
+    started: Any,
+) -> None:
+    app = RecordingApp(Launch(script=None, stop_on_entry=False, name="sources"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        started(app)
+        await app.waiter.wait_for(KernelConnected)
+        app.console_pane.input.focus()
+        await app.waiter.wait_for(ConsolePane.HistoryLoaded)
+        for cell in ("local first = 1", "local second = 2"):
+            await pilot.press(*cell, "enter")
+            await app.waiter.wait_for(KernelBusy, lambda m: not m.busy)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Open source", "enter")
+        listed = await app.waiter.wait_for(SourcesListed)
+        texts = {path: Path(path).read_text() for path in listed.paths}
+        assert sorted(texts.values()) == ["local first = 1", "local second = 2"]
+        second = next(path for path, text in texts.items() if text == "local second = 2")
+        await pilot.pause()
+        await pilot.press(*Path(second).name, "enter")
+        await app.waiter.wait_for(SourceLoaded, lambda m: m.path == second)
+        await pilot.pause()
+        assert app.source_pane.path == second
+        assert app.source_pane.text == "local second = 2"
+        assert app.source_pane.current_line is None  # nothing is stopped

@@ -319,6 +319,7 @@ class LlmspellApp(App[int]):
         if event.reason == "exception":
             self._show_error_banner(event)
         self._request(self.bridge.stack(event.thread_id))
+        self._request(self.bridge.threads())
         self.query_one(HooksPane).poll()
 
     def _footer_shows_stopped(self, stopped: bool) -> None:
@@ -355,11 +356,24 @@ class LlmspellApp(App[int]):
 
     @_while_shown
     def on_stack_loaded(self, event: m.StackLoaded) -> None:
+        if self.thread_id is None:
+            return  # the script ran on since
         if event.thread_id != self.thread_id:
-            return  # the thread ran on since
+            # a coroutine's row was chosen: the kernel gives frames of the stopped thread only
+            self.stack_pane.show_thread_frames(event.thread_id, event.frames)
+            return
         self.stack_pane.show(event.frames)
         if event.frames:
             self.status.state = f"paused at {event.frames[0].location}"
+
+    @_while_shown
+    def on_threads_listed(self, event: m.ThreadsListed) -> None:
+        if self.thread_id is not None:
+            self.stack_pane.show_threads(event.threads, self.thread_id)
+
+    def on_stack_pane_thread_selected(self, event: StackPane.ThreadSelected) -> None:
+        if self.thread_id is not None:
+            self._request(self.bridge.stack(event.thread.id))
 
     def on_stack_pane_frame_selected(self, event: StackPane.FrameSelected) -> None:
         self.frame = event.frame

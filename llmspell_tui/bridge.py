@@ -225,6 +225,16 @@ class KernelBridge:
 
         await self._guard("stackTrace", load())
 
+    async def threads(self) -> None:
+        """List the script's threads (the main one and its live coroutines)."""
+
+        async def load() -> None:
+            body = await self._dap("threads")
+            found = [m.Thread(int(t["id"]), str(t.get("name", ""))) for t in body["threads"]]
+            self.post(m.ThreadsListed(found))
+
+        await self._guard("threads", load())
+
     async def scopes(self, frame_id: int) -> None:
         """Load the scopes of a frame."""
 

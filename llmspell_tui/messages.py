@@ -41,6 +41,14 @@ class Frame:
 
 
 @dataclass(frozen=True)
+class Thread:
+    """A thread of the script: the main one or a coroutine (``coroutine 3 (suspended)``)."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
 class Scope:
     """A variables scope of a frame (Locals, Upvalues, Varargs, Globals)."""
 
@@ -304,6 +312,13 @@ class SourceLoaded(Message):
 
     path: str
     text: str
+
+
+@dataclass
+class ThreadsListed(Message):
+    """The script's threads, the main one first (``on_threads_listed``)."""
+
+    threads: list[Thread]
 
 
 @dataclass

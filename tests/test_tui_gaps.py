@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import RichLog
 
@@ -16,6 +17,7 @@ from kernel_core.kernel.registry import known_kernels
 from llmspell_tui.bridge import Launch
 from llmspell_tui.commands.tui import target_from_args
 from llmspell_tui.messages import (
+    Frame,
     KernelBusy,
     KernelConnected,
     Output,
@@ -24,6 +26,7 @@ from llmspell_tui.messages import (
     SourcesListed,
     StackLoaded,
     Stopped,
+    ThreadsListed,
 )
 from llmspell_tui.panes.console import ConsolePane
 from llmspell_tui.panes.source import CURRENT, SELECTED_FRAME
@@ -84,14 +87,22 @@ def frames_app() -> RecordingApp:
     return RecordingApp(Launch(script=FRAMES, name="frames"))
 
 
-async def stopped_inside_inner(pilot: Pilot[Any], app: RecordingApp) -> None:
-    """From the entry stop, run to the breakpoint inside ``inner`` (called by ``outer``)."""
+async def stopped_inside_inner(pilot: Pilot[Any], app: RecordingApp) -> ThreadsListed:
+    """From the entry stop, run to the breakpoint inside ``inner`` (called by ``outer``);
+    the threads listed at that stop."""
     await stop_on_entry(app)
     await set_breakpoint(pilot, app, marker_line(FRAMES, "inner"))
     await pilot.press("f5")
-    await app.waiter.wait_for(Stopped, lambda m: m.reason == "breakpoint")
-    await app.waiter.wait_for(StackLoaded)
-    await app.waiter.wait_for(ScopesLoaded)
+    stop = await app.waiter.wait_for(Stopped, lambda m: m.reason == "breakpoint")
+    start = next(i for i, msg in enumerate(app.waiter.handled) if msg is stop)
+    # stack, scopes and threads load side by side: wait until all three have been handled
+    while True:
+        since = app.waiter.handled[start:]
+        listed = [msg for msg in since if isinstance(msg, ThreadsListed)]
+        loaded = {type(msg) for msg in since}
+        if listed and {StackLoaded, ScopesLoaded} <= loaded:
+            return listed[0]
+        await app.waiter.wait_for(Message, timeout=5)
 
 
 async def test_an_outer_frame_chosen_in_the_stack_is_marked_apart_from_the_current_line(
@@ -153,3 +164,28 @@ async def test_open_source_in_the_palette_lists_the_loaded_sources_and_shows_the
         assert app.source_pane.path == second
         assert app.source_pane.text == "local second = 2"
         assert app.source_pane.current_line is None  # nothing is stopped
+
+
+async def test_the_stack_lists_a_suspended_coroutine_below_the_stopped_threads_frames(
+    started: Any,
+) -> None:
+    app = frames_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        started(app)
+        listed = await stopped_inside_inner(pilot, app)
+        coroutines = [t for t in listed.threads if t.name.startswith("coroutine")]
+        assert [t.name for t in coroutines] == [f"coroutine {coroutines[0].id} (suspended)"]
+        await pilot.pause()
+        stack = app.stack_pane
+        shown = [str(stack.get_option_at_index(i).prompt) for i in range(stack.option_count)]
+        assert shown[-1] == coroutines[0].name
+        assert [row for row in stack.rows if isinstance(row, Frame)] == stack.frames
+        frame = app.frame
+        stack.focus()
+        await pilot.press("end")
+        await app.waiter.wait_for(StackLoaded, lambda m: m.thread_id == coroutines[0].id)
+        await pilot.pause()
+        # the kernel has frames for the stopped thread only: the row stays a row
+        assert stack.option_count == len(shown)
+        assert app.frame == frame
+        assert app.source_pane.current_line == marker_line(FRAMES, "inner")

@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 from textual.widgets import RichLog
 
 from kernel_core.kernel.registry import known_kernels
-from llmspell_tui.bridge import Launch
+from llmspell_tui.bridge import Attach, Launch
 from llmspell_tui.commands.tui import target_from_args
 from llmspell_tui.messages import (
     Frame,
@@ -32,7 +32,7 @@ from llmspell_tui.panes.console import ConsolePane
 from llmspell_tui.panes.source import CURRENT, SELECTED_FRAME
 from tests.debug_fixtures import marker_line
 from tests.test_tui import set_breakpoint, stop_on_entry
-from tests.tui_fixtures import TUI_LUA, RecordingApp
+from tests.tui_fixtures import DEMO, TUI_LUA, RecordingApp
 
 FRAMES = TUI_LUA / "frames.lua"
 
@@ -189,3 +189,29 @@ async def test_the_stack_lists_a_suspended_coroutine_below_the_stopped_threads_f
         assert stack.option_count == len(shown)
         assert app.frame == frame
         assert app.source_pane.current_line == marker_line(FRAMES, "inner")
+
+
+async def test_two_tuis_on_one_kernel_share_the_stop_and_one_steps_for_both(
+    started: Any,
+) -> None:
+    launched = RecordingApp(Launch(script=DEMO, name="shared-demo"))
+    attached = RecordingApp(Attach("shared-demo"))
+    entry, second = marker_line(DEMO, "entry"), marker_line(DEMO, "second")
+    async with launched.run_test(size=(100, 30)) as first_pilot:
+        started(launched)
+        await stop_on_entry(launched)
+        async with attached.run_test(size=(100, 30)) as second_pilot:
+            await attached.waiter.wait_for(Stopped, lambda m: m.reason == "attach")
+            await attached.waiter.wait_for(StackLoaded)
+            await second_pilot.pause()
+            assert attached.source_pane.path == launched.source_pane.path == str(DEMO.resolve())
+            assert attached.source_pane.current_line == launched.source_pane.current_line == entry
+            await second_pilot.press("f10")
+            for app in (attached, launched):
+                stop = await app.waiter.wait_for(Stopped, lambda m: m.reason == "step")
+                assert stop.thread_id == app.thread_id
+                await app.waiter.wait_for(StackLoaded)
+            await first_pilot.pause()
+            assert launched.source_pane.current_line == second
+            assert attached.source_pane.current_line == second
+            assert launched.status.state == f"paused at demo.lua:{second}"

@@ -179,8 +179,14 @@ async def test_no_stop_runs_at_once_streaming_stdout_and_stderr(started: Any) ->
         assert styles[0] != styles[1]
 
 
-def _take(terminal_size: tuple[int, int], snap_compare: Any, at_breakpoint: bool) -> bool:
-    app = demo_app()
+def _take(
+    terminal_size: tuple[int, int], snap_compare: Any, at_breakpoint: bool, theme: str = "dark"
+) -> bool:
+    app = (
+        demo_app()
+        if theme == "dark"
+        else RecordingApp(Launch(script=DEMO, name="demo"), theme=theme)
+    )
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await stop_on_entry(app)
@@ -199,6 +205,16 @@ def _take(terminal_size: tuple[int, int], snap_compare: Any, at_breakpoint: bool
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
 def test_snapshot_stopped_on_entry(size: tuple[int, int], snap_compare: Any) -> None:
     assert _take(size, snap_compare, at_breakpoint=False)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_snapshot_stopped_on_entry_light(size: tuple[int, int], snap_compare: Any) -> None:
+    assert _take(size, snap_compare, at_breakpoint=False, theme="light")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_snapshot_stopped_at_a_breakpoint_light(size: tuple[int, int], snap_compare: Any) -> None:
+    assert _take(size, snap_compare, at_breakpoint=True, theme="light")
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])

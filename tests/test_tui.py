@@ -305,3 +305,21 @@ def test_tui_refuses_a_missing_script_an_unknown_theme_and_an_absent_kernel(
     absent = cli("tui", "--attach", "nosuch")
     assert absent.returncode != 0
     assert "no running kernel" in absent.stderr
+
+
+async def test_clicking_the_gutter_sets_a_breakpoint_and_f5_stops_there(started: Any) -> None:
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        started(app)
+        await stop_on_entry(app)
+        line = marker_line(DEMO, "loop")
+        source = app.source_pane
+        # the gutter is the first content column; rows count from the top of the view
+        row = line - 1 - int(source.scroll_offset.y)
+        await pilot.click(source, offset=(1 + 0, 1 + row))
+        await app.waiter.wait_for(BreakpointsSet, lambda m: m.lines == [line])
+        await pilot.press("f5")
+        stop = await app.waiter.wait_for(Stopped)
+        assert stop.reason == "breakpoint"
+        await app.waiter.wait_for(StackLoaded)
+        assert app.source_pane.current_line == line

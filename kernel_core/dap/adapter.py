@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kernel_core.dap.framing import FrameReader, FramingError, encode
+from kernel_core.debugger.capabilities import CAPABILITIES as KERNEL_CAPABILITIES
 from kernel_core.errors import LlmspellError
 
 if TYPE_CHECKING:
@@ -37,37 +38,7 @@ Write = Callable[[bytes], None]
 
 # What the kernel's debugger advertises, plus what the adapter adds (restart). Answered
 # before any kernel exists; if the kernel says otherwise, a ``capabilities`` event corrects it.
-CAPABILITIES: dict[str, Any] = {
-    "supportsConfigurationDoneRequest": True,
-    "supportsConditionalBreakpoints": True,
-    "supportsHitConditionalBreakpoints": True,
-    "supportsLogPoints": True,
-    "supportsFunctionBreakpoints": True,
-    "supportsEvaluateForHovers": True,
-    "supportsSetVariable": True,
-    "supportsSetExpression": True,
-    "supportsTerminateRequest": True,
-    "supportsLoadedSourcesRequest": True,
-    "supportsClipboardContext": True,
-    "supportsDelayedStackTraceLoading": True,
-    "supportsValueFormattingOptions": False,
-    "supportsStepBack": False,
-    "supportsRestartRequest": True,
-    "exceptionBreakpointFilters": [
-        {
-            "filter": "error",
-            "label": "Any error",
-            "default": False,
-            "description": "Stop where any Lua error is raised, even one pcall catches.",
-        },
-        {
-            "filter": "uncaught",
-            "label": "Uncaught errors",
-            "default": True,
-            "description": "Stop where an error that nothing catches is raised.",
-        },
-    ],
-}
+CAPABILITIES: dict[str, Any] = {**KERNEL_CAPABILITIES, "supportsRestartRequest": True}
 ADAPTER_ONLY = {"supportsRestartRequest"}
 RESUME_COMMANDS = {"continue", "next", "stepIn", "stepOut", "stepBack", "reverseContinue"}
 BREAKPOINT_COMMANDS = {"setBreakpoints", "setFunctionBreakpoints", "setExceptionBreakpoints"}

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from lupa.lua54 import lua_type
 
 from kernel_core.debugger.breakpoints import BreakpointTable, SourceBreakpoint
+from kernel_core.debugger.capabilities import CAPABILITIES, EXCEPTION_FILTERS
 from kernel_core.debugger.channel import DebugChannel, PendingRequest
 from kernel_core.debugger.instrument import instrument, statement_lines
 from kernel_core.debugger.variables import Handle, VariableStore, expandable
@@ -32,20 +33,6 @@ Emit = Callable[[str, dict[str, Any]], None]
 
 MAIN_THREAD_ID = 1
 RESUME_COMMANDS = {"continue": "continue", "next": "over", "stepIn": "in", "stepOut": "out"}
-EXCEPTION_FILTERS = [
-    {
-        "filter": "error",
-        "label": "Any error",
-        "default": False,
-        "description": "Stop where any Lua error is raised, even one pcall catches.",
-    },
-    {
-        "filter": "uncaught",
-        "label": "Uncaught errors",
-        "default": True,
-        "description": "Stop where an error that nothing catches is raised.",
-    },
-]
 
 
 class DebugRequestError(Exception):
@@ -290,24 +277,7 @@ class DebugSession:
     # ------------------------------------------------------------------ DAP requests
 
     def initialize_request(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "supportsConfigurationDoneRequest": True,
-            "supportsConditionalBreakpoints": True,
-            "supportsHitConditionalBreakpoints": True,
-            "supportsLogPoints": True,
-            "supportsFunctionBreakpoints": True,
-            "supportsEvaluateForHovers": True,
-            "supportsSetVariable": True,
-            "supportsSetExpression": True,
-            "supportsTerminateRequest": True,
-            "supportsLoadedSourcesRequest": True,
-            "supportsClipboardContext": True,
-            "supportsDelayedStackTraceLoading": True,
-            "supportsValueFormattingOptions": False,
-            "supportsStepBack": False,
-            "supportsRestartRequest": False,
-            "exceptionBreakpointFilters": EXCEPTION_FILTERS,
-        }
+        return dict(CAPABILITIES)
 
     def launch_request(self, args: dict[str, Any]) -> None:
         self.launch_args = dict(args)

@@ -37,6 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bench.run_overhead import bare_runner as plain_runner  # noqa: E402
 from bench.run_overhead import machine  # noqa: E402
 
 WORKLOADS = ROOT / "bench" / "workloads"
@@ -93,19 +94,8 @@ def hot_line(path: Path, name: str) -> int:
 
 def bare_runner(path: Path, name: str) -> Callable[[int], Any]:
     """A fresh bare LuaRuntime; the returned function runs the file ``n`` times."""
-    import lupa.lua54 as lupa
-
-    lua = lupa.LuaRuntime()
-    chunk = lua.eval("function(src, name) return assert(load(src, name, 't')) end")
-    source = path.read_text(encoding="utf-8")
-
-    def run(n: int) -> Any:
-        result = None
-        for _ in range(n):
-            result = chunk(source, f"@{path}")()
-        return result
-
-    return run
+    del name
+    return plain_runner(path)
 
 
 def _runtime() -> Any:

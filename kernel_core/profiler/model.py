@@ -159,12 +159,10 @@ class Profile:
             )
             for i in totals
         ]
-        key = (
-            (lambda r: (-r.total_weight, -r.self_weight))
-            if by == "total"
-            else (lambda r: (-r.self_weight, -r.total_weight))
-        )
-        rows.sort(key=lambda r: (*key(r), r.frame.label))
+        if by == "total":
+            rows.sort(key=lambda r: (-r.total_weight, -r.self_weight, r.frame.label))
+        else:
+            rows.sort(key=lambda r: (-r.self_weight, -r.total_weight, r.frame.label))
         return rows[:limit] if limit is not None else rows
 
     def heap_growth_by_frame(self, limit: int | None = None) -> list[tuple[Frame, float]]:

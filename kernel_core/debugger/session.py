@@ -188,6 +188,9 @@ class DebugSession:
             if suggestion:
                 body["llmspell"] = {"suggestion": suggestion}
         self._announce_threads()
+        profiler = self.runtime.profiler
+        if profiler is not None:
+            profiler.stopped()  # time at a stop is not the script's
         self.emit("stopped", body)
         try:
             while self.stop.resume is None:
@@ -205,6 +208,9 @@ class DebugSession:
             self.stop = None
             self.variables.clear()
             self._frame_ids.clear()
+            profiler = self.runtime.profiler
+            if profiler is not None:
+                profiler.resumed()
             self.emit("continued", {"threadId": thread_id, "allThreadsContinued": True})
 
     def _after_resume(self) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
+import time
 from functools import cache
 
 import lupa.lua54
@@ -21,6 +22,9 @@ LUA_MASKCALL = 1 << 0
 LUA_MASKRET = 1 << 1
 LUA_MASKLINE = 1 << 2
 LUA_MASKCOUNT = 1 << 3
+# How long a sample defers to an armed ask that has not fired (an ask fires within ~0.1 ms
+# while Lua runs; one armed while no Lua runs may never fire, and must not stop sampling)
+ASK_GRACE = 0.005
 
 
 @cache
@@ -30,6 +34,8 @@ def _lib() -> ctypes.CDLL:
     lib.lua_sethook.restype = None
     lib.lua_gethook.argtypes = [ctypes.c_void_p]
     lib.lua_gethook.restype = ctypes.c_void_p
+    lib.lua_gethookmask.argtypes = [ctypes.c_void_p]
+    lib.lua_gethookmask.restype = ctypes.c_int
     return lib
 
 
@@ -51,6 +57,7 @@ class AsyncArmer:
         self._lock = threading.Lock()
         self._states: set[int] = set()
         self._hook_fn = 0
+        self._asked_at = 0.0  # when an "ask" (count 1) was armed and has not fired yet
 
     def set_dispatcher(self, hook_fn: int) -> None:
         """Remember ldblib's C hook dispatcher (read once while a Lua hook is installed)."""
@@ -73,8 +80,33 @@ class AsyncArmer:
             return 0
         lib = _lib()
         with self._lock:
+            if count == 1:
+                self._asked_at = time.monotonic()
             for state in self._states:
                 lib.lua_sethook(state, self._hook_fn, LUA_MASKCOUNT, count)
+            return len(self._states)
+
+    def asked(self) -> None:
+        """The armed hook fired and asked Python why (execution thread)."""
+        self._asked_at = 0.0
+
+    def arm_sample(self, count: int) -> int:
+        """Arm a profiler sample: a count hook of ``count`` added to each thread's own mask.
+
+        The line or call hooks a thread carries (stepping, breakpoints, exact profiling) stay
+        on. An ask armed in the last few milliseconds that has not fired yet wins: replacing
+        its count would lose a pause or an interrupt (the sample's tick is not lost, the next
+        sample carries it).
+        """
+        if not self._hook_fn:
+            return 0
+        lib = _lib()
+        with self._lock:
+            if self._asked_at and time.monotonic() - self._asked_at < ASK_GRACE:
+                return 0
+            for state in self._states:
+                mask = lib.lua_gethookmask(state) & ~LUA_MASKCOUNT
+                lib.lua_sethook(state, self._hook_fn, mask | LUA_MASKCOUNT, count)
             return len(self._states)
 
     def __len__(self) -> int:

@@ -30,6 +30,13 @@ local gc_mt = {
 
 -- What every thread should have installed: mask string and count, as debug.sethook takes.
 local mode_mask, mode_count = "", 0
+-- Events the profiler's exact mode adds to whatever the mode wants ("cr" or "").
+local extra_mask = ""
+-- Count hooks armed by the sampling profiler's timer carry the tick number (mod SPAN) in
+-- their count, SAMPLE_BASE + tick % SAMPLE_SPAN: the hook knows it is a sample, and which
+-- tick, without calling Python (kernel_core/profiler/sampler.py arms them).
+local SAMPLE_BASE, SAMPLE_SPAN = 256, 256
+M.SAMPLE_BASE, M.SAMPLE_SPAN = SAMPLE_BASE, SAMPLE_SPAN
 local budget_step, budget_left = 0, nil
 local aborting = nil -- the error value to raise while a run is being aborted
 local jitter = 17
@@ -57,10 +64,16 @@ local function effective_mask()
     jitter = (jitter * 1103515245 + 12345) % 2147483648
     return "", 20 + jitter % 61 -- varying period: a loop around pcall cannot dodge it
   end
-  if budget_step > 0 then
-    return mode_mask, budget_step
+  local mask = mode_mask
+  if extra_mask ~= "" then
+    for event in extra_mask:gmatch(".") do
+      if not mask:find(event, 1, true) then mask = mask .. event end
+    end
   end
-  return mode_mask, mode_count
+  if budget_step > 0 then
+    return mask, budget_step
+  end
+  return mask, mode_count
 end
 
 -- The Lua function installed as the hook. Normally `hook` (dispatching by event); a mode may
@@ -117,6 +130,13 @@ local function on_count(co)
       M.on_async_action(action, message)
       return
     end
+    apply(nil)
+    return
+  end
+  if count >= SAMPLE_BASE and count < SAMPLE_BASE + SAMPLE_SPAN and not aborting then
+    if budget_left then budget_left = budget_left - count end
+    local sampler = M.sampler
+    if sampler then sampler(count - SAMPLE_BASE) end
     apply(nil)
     return
   end
@@ -221,6 +241,9 @@ function M.begin_run(instruction_limit)
   M.instruction_limit = instruction_limit
   if instruction_limit and instruction_limit > 0 then
     budget_step = math.max(2, math.min(10000, instruction_limit // 10))
+    if budget_step >= SAMPLE_BASE and budget_step < SAMPLE_BASE + SAMPLE_SPAN then
+      budget_step = SAMPLE_BASE - 1 -- a budget count must not read as a profiler sample
+    end
     budget_left = instruction_limit
   else
     budget_step, budget_left = 0, nil
@@ -244,6 +267,12 @@ M.unprotected[M.end_run] = true
 --- `fn`, when given, is installed instead of M.hook (it must pass non-line events to M.hook).
 function M.set_mode(mask, count, fn)
   mode_mask, mode_count, hook_fn = mask or "", count or 0, fn
+  M.apply_all()
+end
+
+--- Add hook events for the profiler's exact mode ("cr"), on top of the mode ("" to drop).
+function M.set_extra_mask(mask)
+  extra_mask = mask or ""
   M.apply_all()
 end
 

@@ -133,6 +133,9 @@ class ScriptRuntime:
         self._closed = False
         self.hooks: HookDispatcher = NoHooks()  # replaced by the Hook global
         self.debugger: Any = None  # a DebugSession, when a debugger is attached
+        self.profiler: Any = None  # a Profiler, while profiling is on
+        self.host_call: str | None = None  # the host function Lua is in (for the profiler)
+        self._runs = 0  # runs in progress (call() nests when a host function runs Lua)
         self.cell_files: Any = None  # a kernel's CellFiles (cells named as Jupyter expects)
         self.repl_scope: Any = None  # a kernel's REPL scope (repl.lua), shown by the debugger
         # text of chunks that are not files (cells, exec snippets), by chunk name without '='
@@ -183,6 +186,7 @@ class ScriptRuntime:
         """
 
         def call(*args: Any) -> Any:
+            outer, self.host_call = self.host_call, name  # the profiler attributes waits
             try:
                 result = fn(*args)
             except ScriptError as exc:
@@ -193,6 +197,8 @@ class ScriptRuntime:
             except Exception as exc:
                 log.exception("host function %s failed", name)
                 return (False, f"internal error in {name}: {type(exc).__name__}: {exc}")
+            finally:
+                self.host_call = outer
             if isinstance(result, tuple):
                 return (True, *(self.to_lua(v) for v in result))
             return (True, self.to_lua(result))
@@ -283,6 +289,7 @@ class ScriptRuntime:
         self._armer.set_dispatcher(read_hook_pointer(int(pointer, 16)))
 
     def _on_async(self) -> Any:
+        self._armer.asked()
         with self._abort_lock:
             pending, self._pending_abort = self._pending_abort, None
             if pending is None and self._pending_actions:
@@ -404,9 +411,16 @@ class ScriptRuntime:
             )
             timer.daemon = True
             timer.start()
+        self._runs += 1
+        profiler = self.profiler
+        if profiler is not None and self._runs == 1:
+            profiler.run_started()
         try:
             ok, payload = self.runner.run(self.limits.instruction_limit, fn, *args)
         finally:
+            self._runs -= 1
+            if profiler is not None and self._runs == 0:
+                profiler.run_ended()
             if timer is not None:
                 timer.cancel()
             with self._abort_lock:
@@ -487,6 +501,11 @@ class ScriptRuntime:
         if tool_names is not None:
             names["@tools"] = [str(n) for n in tool_names()]
         return names
+
+    @property
+    def running(self) -> bool:
+        """Whether a run is in progress (execution thread)."""
+        return self._runs > 0
 
     def memory_used(self) -> int:
         """Bytes held by the Lua heap."""

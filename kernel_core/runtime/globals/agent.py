@@ -63,6 +63,8 @@ def install(runtime: ScriptRuntime) -> None:
     def raw(name: str, fn: Callable[..., Any]) -> None:
         # agent.lua calls these inside its driver and raises at the script's line itself
         def call(*args: Any) -> Any:
+            # the profiler attributes time spent waiting on a provider to this name
+            outer, runtime.host_call = runtime.host_call, "Agent.execute"
             try:
                 result = fn(*args)
             except ScriptError as exc:
@@ -70,6 +72,8 @@ def install(runtime: ScriptRuntime) -> None:
             except Exception as exc:
                 log.exception("Agent host function %s failed", name)
                 return (False, f"internal error in {name}: {type(exc).__name__}: {exc}")
+            finally:
+                runtime.host_call = outer
             if isinstance(result, tuple):
                 return (True, *(runtime.to_lua(v) for v in result))
             return (True, runtime.to_lua(result))

@@ -1,0 +1,359 @@
+-- The Lua half of the profiler: records stacks where the hook multiplexer delivers samples
+-- (sampling mode) or call/return events (exact mode) and aggregates them here, in Lua, so a
+-- sample costs no Python call. Python drains the aggregates about once a second (drain()).
+--
+-- Loaded once per runtime with (host, mux): host.gap(last_tick) -> current_tick, waits is the
+-- one Python call, made only when a sample finds ticks went by without one (the thread sat in
+-- a C function or a host call); see kernel_core/profiler/sampler.py.
+local host, mux = ...
+
+local getinfo, co_running = debug.getinfo, coroutine.running
+local collectgarbage, clock, concat, find = collectgarbage, os.clock, table.concat, string.find
+local setmetatable, pairs = setmetatable, pairs
+
+local P = {}
+
+local MAX_DEPTH = 200 -- frames walked per sample; deeper stacks get a "(truncated)" root
+local SPAN = mux.SAMPLE_SPAN
+
+-- Hook machinery that sits on top of the sampled code: never part of a stack.
+local HOOK_CHUNKS = {
+  ["=[llmspell] multiplexer.lua"] = true,
+  ["=[llmspell] profiler.lua"] = true,
+  ["=[llmspell] debugger.lua"] = true,
+}
+
+-- Frames: a function's id, cached by function object (weak: closures come and go); ids are
+-- shared by functions that look the same (same kind, name, file and line).
+local id_of = setmetatable({}, { __mode = "k" })
+local kind_of = {} -- id -> kind
+local frames, frame_count, sent_frames = {}, 0, 0 -- id -> {name, file, line, kind}
+local id_by_key = {}
+
+local function intern(name, file, line, kind)
+  local key = kind .. "\0" .. name .. "\0" .. file .. "\0" .. line
+  local id = id_by_key[key]
+  if not id then
+    frame_count = frame_count + 1
+    id = frame_count
+    id_by_key[key] = id
+    frames[id] = { name, file, line, kind }
+    kind_of[id] = kind
+  end
+  return id
+end
+
+-- `level` counts from the caller of describe/frame_at, as getinfo's would there.
+local function describe(level, fn)
+  local info = getinfo(level + 1, "Sn")
+  local source, what = info.source, info.what
+  if HOOK_CHUNKS[source] then return intern("hook", source, 0, "hook") end
+  local file = source
+  local first = source:sub(1, 1)
+  if first == "@" or first == "=" then file = source:sub(2) else file = info.short_src end
+  local kind, name, line
+  if what == "C" then
+    kind, name, file, line = "C", info.name or "?", "", 0
+  elseif what == "main" then
+    kind, name, line = "main", "main chunk", 0
+  else
+    kind, line = "lua", info.linedefined
+    name = info.name or ("function <" .. info.short_src .. ":" .. line .. ">")
+  end
+  if find(source, "=[llmspell]", 1, true) == 1 then kind = "internal" end
+  local id = intern(name, file, line, kind)
+  if fn then id_of[fn] = id end
+  return id
+end
+
+local function frame_at(level)
+  local info = getinfo(level + 1, "f")
+  if not info then return nil end
+  local fn = info.func
+  return id_of[fn] or describe(level + 1, fn)
+end
+
+-- Aggregates since the last drain.
+local stacks, growth, calls, inclusive = {}, {}, {}, {}
+local heap_t, heap_k, heap_n = {}, {}, 0
+local last_kib
+
+local function add(key, weight)
+  stacks[key] = (stacks[key] or 0) + weight
+end
+
+local function note_heap(key, t, record)
+  local kib = collectgarbage("count")
+  if last_kib and kib > last_kib then growth[key] = (growth[key] or 0) + (kib - last_kib) end
+  last_kib = kib
+  if record then
+    heap_n = heap_n + 1
+    heap_t[heap_n], heap_k[heap_n] = t, kib
+  end
+end
+
+-- The stack of the running code as a key "root;...;leaf" of frame ids. `first` is the level
+-- to start at; hook machinery on top is skipped, frames below the outermost script frame
+-- (the runner, xpcall) dropped, and runs of llmspell's own frames shown as their outermost.
+local leaf_first = {}
+local root_first = {}
+local function stack_key(first)
+  local n, level = 0, first
+  local id = frame_at(level)
+  while id and kind_of[id] == "hook" do
+    level = level + 1
+    id = frame_at(level)
+  end
+  local truncated = false
+  while id do
+    n = n + 1
+    leaf_first[n] = id
+    if n >= MAX_DEPTH then
+      truncated = frame_at(level + 1) ~= nil
+      break
+    end
+    level = level + 1
+    id = frame_at(level)
+  end
+  -- the outermost script frame: below it only the runner's machinery
+  local bottom = n
+  while bottom > 0 do
+    local kind = kind_of[leaf_first[bottom]]
+    if kind == "lua" or kind == "main" then break end
+    bottom = bottom - 1
+  end
+  if bottom == 0 then bottom = n end -- nothing of the script's: keep what there is
+  local m = 0
+  if truncated then
+    m = 1
+    root_first[1] = intern("(truncated)", "", 0, "internal")
+  end
+  local previous_internal = false
+  for i = bottom, 1, -1 do
+    local fid = leaf_first[i]
+    local internal = kind_of[fid] == "internal"
+    if not (internal and previous_internal) then
+      m = m + 1
+      root_first[m] = fid
+    end
+    previous_internal = internal
+  end
+  if m == 0 then return "" end
+  return concat(root_first, ";", 1, m)
+end
+
+-- ---------------------------------------------------------------- sampling mode
+
+local last_tick = 0 -- absolute tick of the last sample: weights always sum to it
+local heap_every, heap_tick = 10, -1000000
+
+local function sample(encoded)
+  local weight = (encoded - last_tick) % SPAN
+  if weight == 0 then return end -- this tick was sampled already (another thread)
+  local waits
+  if weight == 1 then
+    last_tick = last_tick + 1
+  else
+    -- ticks went by without a sample: ask Python how many, and what host calls they sat in
+    local now
+    now, waits = host.gap(last_tick)
+    weight = now - last_tick
+    if weight <= 0 then return end
+    last_tick = now
+  end
+  local key = stack_key(4) -- 1 stack_key, 2 sample, 3 on_count, 4 the sampled code
+  local own = weight
+  if waits then
+    for name, ticks in pairs(waits) do
+      local wait = intern("wait: " .. name, "", 0, "wait")
+      add(key == "" and tostring(wait) or key .. ";" .. wait, ticks)
+      own = own - ticks
+    end
+  end
+  if own > 1 then
+    -- no Lua instruction ran and no host call was active: a C function, a GC step, the OS
+    local native = intern("native code", "", 0, "native")
+    add(key == "" and tostring(native) or key .. ";" .. native, own - 1)
+    own = 1
+  end
+  if own > 0 then add(key, own) end
+  local record = last_tick - heap_tick >= heap_every
+  if record then heap_tick = last_tick end
+  note_heap(key, last_tick, record)
+end
+
+-- ---------------------------------------------------------------- exact mode
+
+-- One shadow stack per Lua thread: parallel arrays of function, id, start, child time, key.
+local shadows = setmetatable({}, { __mode = "k" })
+local started_at, heap_clock = 0, -1
+local HEAP_PERIOD = 0.02 -- seconds of CPU time between heap points in exact mode
+
+local function shadow()
+  local co = co_running()
+  local s = shadows[co]
+  if not s then
+    s = { n = 0, fn = {}, id = {}, t = {}, child = {}, key = {}, open = {}, script = {} }
+    shadows[co] = s
+  end
+  return s
+end
+
+local function close(s, now)
+  local n = s.n
+  local id = s.id[n]
+  local elapsed = now - s.t[n]
+  local own = elapsed - s.child[n]
+  if own < 0 then own = 0 end
+  local open = s.open[id] - 1
+  s.open[id] = open
+  if s.script[n] then
+    add(s.key[n], own * 1e6)
+    if open == 0 then inclusive[id] = (inclusive[id] or 0) + elapsed * 1e6 end
+  end
+  s.fn[n], s.key[n] = nil, nil
+  n = n - 1
+  s.n = n
+  if n > 0 then s.child[n] = s.child[n] + elapsed end
+end
+
+local function open(s, fn, id, now)
+  local n = s.n + 1
+  s.n = n
+  s.fn[n], s.id[n], s.t[n], s.child[n] = fn, id, now, 0
+  s.open[id] = (s.open[id] or 0) + 1
+  -- as in sampling mode: nothing below the outermost script frame (the runner's xpcall),
+  -- and a run of llmspell's own frames shown as its outermost
+  local kind = kind_of[id]
+  local below = n > 1 and s.script[n - 1]
+  if below then
+    if kind == "internal" and kind_of[s.id[n - 1]] == "internal" then
+      s.key[n] = s.key[n - 1]
+    else
+      s.key[n] = s.key[n - 1] .. ";" .. id
+    end
+    s.script[n] = true
+  elseif kind == "lua" or kind == "main" then
+    s.key[n], s.script[n] = tostring(id), true
+  else
+    s.key[n], s.script[n] = tostring(id), false
+    return
+  end
+  calls[id] = (calls[id] or 0) + 1
+  if now - heap_clock >= HEAP_PERIOD then
+    heap_clock = now
+    note_heap(s.key[n], now - started_at, true)
+  end
+end
+
+-- Inside a handler (tail-called by the multiplexer's hook), level 2 is the function the
+-- event is about and level 3 its caller.
+local function on_call()
+  local now = clock()
+  local info = getinfo(2, "f")
+  if not info then return end
+  local fn = info.func
+  local id = id_of[fn] or describe(2, fn)
+  if kind_of[id] == "hook" then return end
+  local s = shadow()
+  -- frames an error unwound never returned: drop them up to the caller
+  if s.n > 0 then
+    local caller = getinfo(3, "f")
+    local caller_fn = caller and caller.func
+    while s.n > 0 and s.fn[s.n] ~= caller_fn do close(s, now) end
+  end
+  open(s, fn, id, now)
+end
+
+local function on_tail_call()
+  local now = clock()
+  local info = getinfo(2, "f")
+  if not info then return end
+  local fn = info.func
+  local id = id_of[fn] or describe(2, fn)
+  if kind_of[id] == "hook" then return end
+  local s = shadow()
+  if s.n > 0 then close(s, now) end -- the frame the tail call replaced
+  open(s, fn, id, now)
+end
+
+local function on_return()
+  local now = clock()
+  local s = shadow()
+  if s.n == 0 then return end
+  local info = getinfo(2, "f")
+  local fn = info and info.func
+  -- find the returning function; frames above it were unwound by an error
+  local n = s.n
+  while n > 0 and s.fn[n] ~= fn do n = n - 1 end
+  if n == 0 then return end -- not one we saw called (profiling began inside it)
+  while s.n >= n do close(s, now) end
+end
+
+-- ---------------------------------------------------------------- control
+
+local mode
+
+--- Start recording: "sampling" (heap_every: ticks between heap points) or "exact".
+function P.start(which, every)
+  P.stop()
+  mode = which
+  last_kib = nil
+  if which == "exact" then
+    started_at, heap_clock = clock(), -1
+    mux.handlers.call = on_call
+    mux.handlers["tail call"] = on_tail_call
+    mux.handlers["return"] = on_return
+    mux.set_extra_mask("cr")
+  else
+    heap_every = every or 10
+    heap_tick = last_tick - heap_every
+    mux.sampler = sample
+  end
+end
+
+--- Stop recording (the aggregates stay until drained).
+function P.stop()
+  if mode == "exact" then
+    mux.handlers.call, mux.handlers["tail call"], mux.handlers["return"] = nil, nil, nil
+    mux.set_extra_mask("")
+    shadows = setmetatable({}, { __mode = "k" })
+  elseif mode == "sampling" then
+    mux.sampler = nil
+  end
+  mode = nil
+end
+
+--- Close the exact mode's open frames (the end of a run: errors may have unwound them).
+function P.close_open()
+  local now = clock()
+  for _, s in pairs(shadows) do
+    while s.n > 0 do close(s, now) end
+  end
+end
+
+--- The absolute tick of the last sample (sampling mode).
+function P.last_tick()
+  return last_tick
+end
+
+--- Hand over and reset what was recorded since the last drain:
+--- {frames = {{id, name, file, line, kind}...new}, stacks = {key = weight}, growth = {key = KiB},
+---  calls = {id = n}, inclusive = {id = µs}, heap_t = {...}, heap_k = {...}}.
+function P.drain()
+  local new = {}
+  for id = sent_frames + 1, frame_count do
+    local f = frames[id]
+    new[#new + 1] = { id, f[1], f[2], f[3], f[4] }
+  end
+  sent_frames = frame_count
+  local out = {
+    frames = new, stacks = stacks, growth = growth, calls = calls, inclusive = inclusive,
+    heap_t = heap_t, heap_k = heap_k,
+  }
+  stacks, growth, calls, inclusive = {}, {}, {}, {}
+  heap_t, heap_k, heap_n = {}, {}, 0
+  return out
+end
+
+return P

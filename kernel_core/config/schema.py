@@ -69,6 +69,13 @@ def _seconds(value: Any) -> float:
     return number
 
 
+def _rate(value: Any) -> float:
+    number = _float(value)
+    if not 1 <= number <= 20000:
+        raise SettingValueError(f"expected a sampling rate from 1 to 20000 Hz, got {number:g}")
+    return number
+
+
 def _bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -283,6 +290,31 @@ SCHEMA: dict[str, Section] = {
                 "Keep a paused script paused when the last debugging client disconnects "
                 "(false = resume it).",
                 "bool",
+            ),
+        },
+    ),
+    "profiler": Section(
+        "The profiler (llmspell profile, the TUI's Flamegraph pane, DAP llmspell/profileStart).",
+        {
+            "rate": Setting(
+                1000,
+                _rate,
+                "Samples per second of wall-clock time in sampling mode (1 to 20000).",
+                "Hz",
+            ),
+            "mode": Setting(
+                "sampling",
+                _choice("sampling", "exact"),
+                "sampling = a timer-armed hook records stacks (about 1% overhead); exact = "
+                "call/return hooks count every call and time it (several times slower).",
+                "sampling|exact",
+            ),
+            "event_interval": Setting(
+                1.0,
+                _seconds,
+                "Seconds between llmspell/profile events to debugging clients during a run "
+                "(0 = only when a run ends).",
+                "seconds",
             ),
         },
     ),

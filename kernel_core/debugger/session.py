@@ -21,6 +21,7 @@ from kernel_core.debugger.breakpoints import BreakpointTable, SourceBreakpoint
 from kernel_core.debugger.capabilities import CAPABILITIES, EXCEPTION_FILTERS
 from kernel_core.debugger.channel import DebugChannel, PendingRequest
 from kernel_core.debugger.instrument import instrument, statement_lines
+from kernel_core.debugger.profiling import ProfileControl, ProfileRequestError
 from kernel_core.debugger.variables import Handle, VariableStore, expandable
 from kernel_core.runtime.failure import suggestion_for
 
@@ -67,6 +68,7 @@ class DebugSession:
         self._frame_ids: dict[int, int] = {}
         self._function_wraps: dict[str, Any] = {}
         self._announced_threads: set[int] = {MAIN_THREAD_ID}
+        self.profiling = ProfileControl(runtime, channel, emit, lambda: self.stop is not None)
         self.handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
             name[: -len("_request")].replace("__", "/"): getattr(self, name)
             for name in dir(self)
@@ -746,6 +748,24 @@ class DebugSession:
             raise DebugRequestError(str(result))
         value = result[2] if int(result.n) >= 2 else None
         return {"data": {"text/plain": str(self.values.render(value))}, "metadata": {}}
+
+    def llmspell__profileStart_request(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self._profiling(self.profiling.start, args)
+
+    def llmspell__profileStop_request(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self._profiling(self.profiling.stop, args)
+
+    def llmspell__profileSnapshot_request(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self._profiling(self.profiling.snapshot, args)
+
+    @staticmethod
+    def _profiling(
+        handler: Callable[[dict[str, Any]], dict[str, Any]], args: dict[str, Any]
+    ) -> dict[str, Any]:
+        try:
+            return handler(args)
+        except ProfileRequestError as exc:
+            raise DebugRequestError(str(exc)) from exc
 
     def llmspell__hooks_request(self, args: dict[str, Any]) -> dict[str, Any]:
         hooks = self.runtime.hooks

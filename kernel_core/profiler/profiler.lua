@@ -307,7 +307,8 @@ function P.start(which, every)
     mux.set_extra_mask("cr")
   else
     heap_every = every or 10
-    heap_tick = last_tick - heap_every
+    last_tick = 0 -- a new Sampler counts from 0
+    heap_tick = -heap_every
     mux.sampler = sample
   end
 end

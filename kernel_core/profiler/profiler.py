@@ -11,6 +11,7 @@ drain into one :class:`~kernel_core.profiler.model.Profile`, which holds no Lua 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from kernel_core.profiler.model import Frame, FrameKind, Profile
@@ -85,6 +86,7 @@ class Profiler:
         if self.mode == "sampling":
             self.sampler = Sampler(runtime._armer, self.rate, lambda: runtime.host_call)
             self._lua.host.gap = self._gap
+        self.on_run_ended: Callable[[Profile], None] | None = None  # gets the profile so far
         self._wall = 0.0  # exact mode: seconds of runs so far
         self._wall_since: float | None = None
         self._stopped = False
@@ -107,6 +109,8 @@ class Profiler:
         if self.mode == "exact":
             self._lua.module.close_open()
         self.drain()
+        if self.on_run_ended is not None:
+            self.on_run_ended(self.profile)
 
     def stopped(self) -> None:
         """The script stopped at a breakpoint or a pause (the debugger's stop loop)."""

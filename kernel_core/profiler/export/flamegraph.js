@@ -44,8 +44,18 @@
   function place(node, x, width) {
     node.rect.setAttribute("x", x.toFixed(3));
     node.rect.setAttribute("width", width.toFixed(3));
-    node.text.setAttribute("x", (x + 3).toFixed(3));
-    node.text.textContent = fit(node.name, width);
+    var label = fit(node.name, width);
+    // Frames too narrow for a label were written without a <text>: add one when it fits.
+    if (!node.text && label) {
+      node.text = document.createElementNS(svg.namespaceURI, "text");
+      var top = Number(node.rect.getAttribute("y"));
+      node.text.setAttribute("y", top + Number(node.rect.getAttribute("height")) - 4);
+      node.g.appendChild(node.text);
+    }
+    if (node.text) {
+      node.text.setAttribute("x", (x + 3).toFixed(3));
+      node.text.textContent = label;
+    }
   }
 
   function ancestors(node) {

@@ -11,6 +11,7 @@ module) and nothing is loaded from elsewhere, so the file works offline.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from html import escape
 from importlib import resources
 
@@ -28,7 +29,7 @@ from kernel_core.profiler.export.palette import (
     file_color,
     frame_color,
 )
-from kernel_core.profiler.model import Frame, Profile
+from kernel_core.profiler.model import Profile
 from kernel_core.profiler.tree import Node, build_tree
 
 WIDTH = 1200
@@ -61,18 +62,35 @@ def _script() -> str:
     return source
 
 
-def _describe(profile: Profile, frame: Frame | None, node: Node, total: float) -> str:
-    """The tooltip and details line of a frame."""
-    share = node.value / total * 100 if total else 0.0
-    parts = ["all" if frame is None else display_name(frame.name)]
-    if frame is not None:
-        parts.append(one_line(frame.location))
-    parts.append(format_weight(profile, node.value))
-    if frame is not None and profile.mode == "exact" and node.index in profile.calls:
-        calls = profile.calls[node.index]
-        parts.append(f"{calls} call{'' if calls == 1 else 's'} in all")
-    parts.append(f"{share:.2f}%")
-    return " — ".join(parts)
+@dataclass(frozen=True)
+class _FrameMarkup:
+    """What every flamegraph node of one frame shares, escaped once per frame, not per node."""
+
+    name: str  # the display name, unescaped (labels are cut from it, then escaped)
+    attrs: str  # data-i, data-n, data-l attributes
+    title: str  # "name — file:line", escaped
+    calls: str  # " — N calls in all" in exact mode, escaped
+    color: str
+
+
+def _markups(profile: Profile) -> list[_FrameMarkup]:
+    out = []
+    for index, frame in enumerate(profile.frames):
+        name, location = display_name(frame.name), one_line(frame.location)
+        calls = profile.calls.get(index) if profile.mode == "exact" else None
+        out.append(
+            _FrameMarkup(
+                name=name,
+                attrs=f' data-i="{index}" data-n="{_x(name)}" data-l="{_x(location)}"',
+                title=f"{_x(name)} — {_x(location)}",
+                calls="" if calls is None else f" — {calls} call{'' if calls == 1 else 's'} in all",
+                color=frame_color(frame),
+            )
+        )
+    return out
+
+
+ROOT_MARKUP = _FrameMarkup("all", ' data-i="-1" data-n="all"', "all", "", "#e0e0e0")
 
 
 def _label(name: str, width: float) -> str:
@@ -83,9 +101,15 @@ def _label(name: str, width: float) -> str:
 
 
 def _frames(profile: Profile, top: float) -> tuple[list[str], int]:
-    """The flame's ``<g class="f">`` elements (the root first) and its depth in rows."""
+    """The flame's ``<g class="f">`` elements (the root first) and its depth in rows.
+
+    A node's title reads "name — file:line — weight — share%" (and its calls in exact mode);
+    frames too narrow for a label get no ``<text>`` (the script adds one when zoomed).
+    """
     root = build_tree(profile)
+    markups = _markups(profile)
     scale = (WIDTH - 2 * PAD) / root.value if root.value else 0.0
+    percent = 100 / root.value if root.value else 0.0
     out: list[str] = []
     depth_max = 0
     # Iterative, so a deeply recursive Lua script cannot exhaust Python's stack.
@@ -97,18 +121,16 @@ def _frames(profile: Profile, top: float) -> tuple[list[str], int]:
             continue
         ident = f"f{len(out)}"
         depth_max = max(depth_max, depth + 1)
-        frame = node.frame
-        name = "all" if frame is None else display_name(frame.name)
+        m = ROOT_MARKUP if node.frame is None else markups[node.index]
         y = top + depth * ROW
-        color = "#e0e0e0" if frame is None else frame_color(frame)
-        location = "" if frame is None else f' data-l="{_x(frame.location)}"'
+        label = _label(m.name, width)
+        text = f'<text x="{x + 3:.3f}" y="{y + ROW - 5:.1f}">{_x(label)}</text>' if label else ""
         parent_attr = f' data-p="{parent}"' if parent else ""
         out.append(
-            f'<g class="f" id="{ident}"{parent_attr} data-i="{node.index}" data-n="{_x(name)}"'
-            f"{location}><title>{_x(_describe(profile, frame, node, root.value))}</title>"
-            f'<rect x="{x:.3f}" y="{y:.1f}" width="{width:.3f}" height="{ROW - 1}" '
-            f'fill="{color}" rx="2"/><text x="{x + 3:.3f}" y="{y + ROW - 5:.1f}">'
-            f"{_x(_label(name, width))}</text></g>"
+            f'<g class="f" id="{ident}"{parent_attr}{m.attrs}><title>{m.title} — '
+            f"{format_weight(profile, node.value)}{m.calls} — {node.value * percent:.2f}%"
+            f'</title><rect x="{x:.3f}" y="{y:.1f}" width="{width:.3f}" height="{ROW - 1}" '
+            f'fill="{m.color}" rx="2"/>{text}</g>'
         )
         child_x = x
         placed: list[tuple[Node, int, float, str]] = []

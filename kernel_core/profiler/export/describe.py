@@ -73,8 +73,6 @@ def summary(profile: Profile) -> list[str]:
     note = profile.meta.get("overhead")
     if note:
         lines.append(f"overhead: {one_line(str(note))}")
-    if not profile.stacks:
-        lines.append(no_samples_message(profile))
     return lines
 
 

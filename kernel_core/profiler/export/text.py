@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from kernel_core.profiler.export.describe import (
     display_name,
     format_seconds,
+    no_samples_message,
     one_line,
     script_name,
     summary,
@@ -100,6 +101,8 @@ def to_text(profile: Profile, limit: int = DEFAULT_LIMIT) -> str:
     lines = [f"llmspell profile: {script_name(profile)}", *summary(profile), ""]
     if profile.stacks:
         lines += [*_top_table(profile, limit), ""]
+    else:
+        lines += [no_samples_message(profile), ""]
     if profile.heap or profile.heap_growth:
         lines += [*_heap(profile), ""]
     return "\n".join(lines)

@@ -641,6 +641,25 @@ def test_write_picks_the_format_from_the_file_extension(
     assert check(path.read_text(encoding="utf-8"))
 
 
+@pytest.mark.parametrize("fmt", ["folded", "speedscope", "svg", "text"])
+def test_every_format_writes_names_with_control_characters_and_undecodable_bytes(
+    tmp_path: Path, fmt: str
+) -> None:
+    profile = Profile(interval=0.01, meta={"script": "bad\udcff.lua"})
+    profile.add([Frame("tab\there\x01bell\udcffbyte", "f\x00.lua", 1)], 3)
+
+    text = write(profile, tmp_path / "out", fmt).read_text(encoding="utf-8")
+
+    if fmt == "svg":
+        assert parse_svg(text).tag == f"{SVG}svg"  # no character XML forbids
+    elif fmt == "speedscope":
+        assert json.loads(text)["shared"]["frames"][0]["name"] == "tab\there\x01bell\udcffbyte"
+    elif fmt == "folded":
+        assert parse_folded(text) == {("tab here\ufffdbell\ufffdbyte (f\ufffd.lua:1)",): 3}
+    else:
+        assert parse_text_table(text)[0].function == "tab here\ufffdbell\ufffdbyte"
+
+
 def test_write_uses_the_named_format_whatever_the_extension(tmp_path: Path) -> None:
     path = write(sampling_profile(), tmp_path / "profile.out", "folded")
 

@@ -91,4 +91,5 @@ def speedscope_document(profile: Profile) -> dict[str, Any]:
 
 def to_speedscope(profile: Profile) -> str:
     """The profile as speedscope JSON text (open it at https://www.speedscope.app)."""
-    return json.dumps(speedscope_document(profile), ensure_ascii=False, separators=(",", ":"))
+    # ASCII with \u escapes: a name holding an undecodable byte (a lone surrogate) still writes.
+    return json.dumps(speedscope_document(profile), separators=(",", ":"))

@@ -1,7 +1,6 @@
 """Frame colours for flamegraphs: a stable warm colour per file, fixed colours for the rest.
 
-The SVG export uses these; any other flamegraph (the TUI pane) can, so one file keeps one
-colour everywhere.
+crc32 of the file name, so a file keeps its colour from run to run and machine to machine.
 """
 
 from __future__ import annotations

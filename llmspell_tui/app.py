@@ -27,10 +27,11 @@ from llmspell_tui import messages as m
 from llmspell_tui.breakpoint_book import Breakpoint, BreakpointBook
 from llmspell_tui.bridge import Attach, KernelBridge, Launch
 from llmspell_tui.dialogs import BreakpointDialog, BreakpointOptions
-from llmspell_tui.help import ActionCommands, HelpScreen, described
+from llmspell_tui.help import ActionCommands, HelpScreen, ProfilingCommands, described
 from llmspell_tui.layout import HIDEABLE, load_layout, save_layout
 from llmspell_tui.panes.breakpoints import BreakpointsPane
 from llmspell_tui.panes.console import ConsolePane
+from llmspell_tui.panes.flamegraph import FlameGraph, FlamegraphPane
 from llmspell_tui.panes.hooks import HooksPane
 from llmspell_tui.panes.source import SourcePane
 from llmspell_tui.panes.stack import StackPane
@@ -121,8 +122,15 @@ class LlmspellApp(App[int]):
             "alt+down", "resize_console(-1)", "Shorter console", show=False, id="console.shorter"
         ),
         Binding("ctrl+t", "toggle_theme", "Dark/light theme", show=False, id="theme.toggle"),
+        # profiling: the flamegraph takes the place of the source and side panes while shown
+        Binding(
+            "alt+p", "toggle_profiling", "Start/stop profiling", show=False, id="profile.toggle"
+        ),
+        Binding(
+            "alt+f", "toggle_flamegraph", "Show/hide flamegraph", show=False, id="pane.flamegraph"
+        ),
     ]
-    COMMANDS = App.COMMANDS | {ActionCommands}
+    COMMANDS = App.COMMANDS | {ActionCommands, ProfilingCommands}
 
     def __init__(self, target: Launch | Attach, *, theme: str | None = "dark") -> None:
         super().__init__()
@@ -147,6 +155,8 @@ class LlmspellApp(App[int]):
         self._panes: list[Widget] = []
         self._footer_stopped = False  # whether the footer last drew the stopped keys
         self._footer_timer: Timer | None = None
+        self.profiling = False  # the kernel's profiler is on
+        self.flamegraph_shown = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="error-banner")
@@ -158,6 +168,7 @@ class LlmspellApp(App[int]):
                 yield WatchesPane(id="watches")
                 yield BreakpointsPane(id="breakpoints")
                 yield HooksPane(self.bridge, id="hooks")
+        yield FlamegraphPane(id="flamegraph")
         yield ConsolePane(self.bridge, id="console")
         yield StatusBar(id="status")
         yield Footer()
@@ -195,6 +206,11 @@ class LlmspellApp(App[int]):
         return self.query_one(ConsolePane)
 
     @property
+    def flamegraph_pane(self) -> FlamegraphPane:
+        """The flamegraph pane (shown in place of the source and side panes)."""
+        return self.query_one(FlamegraphPane)
+
+    @property
     def status(self) -> StatusBar:
         """The status bar."""
         return self.query_one(StatusBar)
@@ -221,6 +237,11 @@ class LlmspellApp(App[int]):
         self.theme = theme_name(self.theme_short)
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         self._apply_layout()
+        self.flamegraph_pane.display = False
+        # the empty flamegraph names the key that starts profiling, as the footer shows it
+        toggle = next(b for b in described(self.BINDINGS) if b.id == "profile.toggle")
+        self.flamegraph_pane.start_key = self.get_key_display(toggle)
+        self.flamegraph_pane.set_profiling(False)
         self.source_pane.border_title = "Source"
         self.stack_pane.border_title = "Stack"
         self.variables_pane.border_title = "Variables"
@@ -561,6 +582,56 @@ class LlmspellApp(App[int]):
         )
         pane.set_current_line(line, frame_line)
 
+    # ------------------------------------------------------------------ profiling
+
+    @_while_shown
+    def on_profiling_changed(self, event: m.ProfilingChanged) -> None:
+        self.profiling = event.on
+        if event.on:
+            how = event.mode if event.mode == "exact" else f"{event.mode} {event.rate:,.0f} Hz"
+            self.status.profiling = how
+            self._show_flamegraph(True)
+        else:
+            self.status.profiling = ""
+        self.flamegraph_pane.set_profiling(event.on)
+
+    @_while_shown
+    def on_profile_updated(self, event: m.ProfileUpdated) -> None:
+        self.flamegraph_pane.update_profile(event.profile, live=event.running)
+
+    def action_toggle_profiling(self) -> None:
+        """Alt+P: start the kernel's profiler, or stop it and show the final profile."""
+        if self.profiling:
+            self.action_stop_profiling()
+        else:
+            self.action_start_profiling()
+
+    def action_start_profiling(self, mode: str | None = None) -> None:
+        """Start profiling (sampling, or ``exact`` with call counts at a higher overhead)."""
+        self._request(self.bridge.profile_start(mode), group="profile")
+
+    def action_stop_profiling(self) -> None:
+        """Stop profiling; the final profile stays in the flamegraph."""
+        self._request(self.bridge.profile_stop(), group="profile")
+
+    def action_toggle_flamegraph(self) -> None:
+        """Alt+F: show the flamegraph in place of the source and side panes, or hide it."""
+        self._show_flamegraph(not self.flamegraph_shown)
+
+    def _show_flamegraph(self, shown: bool) -> None:
+        if shown == self.flamegraph_shown:
+            return
+        self.flamegraph_shown = shown
+        self.flamegraph_pane.display = shown
+        self.query_one("#main").display = not shown
+        if shown:
+            self._focus("flamegraph")
+            if self.flamegraph_pane.profile is None:
+                # a profile taken before this TUI looked (or by another client) shows at once
+                self._request(self.bridge.profile_snapshot(), group="profile")
+        else:
+            self._focus("source")
+
     # ------------------------------------------------------------------ actions
 
     def refresh_bindings(self) -> None:
@@ -645,9 +716,15 @@ class LlmspellApp(App[int]):
         """The panes this app has, in F7 order."""
         return ["source", *(p for p in HIDEABLE if self.query(f"#{p}"))]
 
+    def _shown_panes(self) -> list[str]:
+        """The panes on screen, in F7 order."""
+        if self.flamegraph_shown:
+            return ["flamegraph"] + (["console"] if "console" not in self.layout.hidden else [])
+        return [p for p in self._pane_names() if p not in self.layout.hidden]
+
     def action_focus_pane(self, step: int) -> None:
         """F7 / Shift+F7: focus the next (previous) shown pane."""
-        shown = [p for p in self._pane_names() if p not in self.layout.hidden]
+        shown = self._shown_panes()
         focused = self.focused
         current = 0
         for index, name in enumerate(shown):
@@ -659,6 +736,8 @@ class LlmspellApp(App[int]):
 
     def action_jump(self, pane: str) -> None:
         """Alt+1..4: focus a pane, showing it if it was hidden."""
+        if pane != "console":
+            self._show_flamegraph(False)  # it stands where the other panes are
         if pane in self.layout.hidden:
             self.action_toggle_pane(pane)
         self._focus(pane)
@@ -699,6 +778,8 @@ class LlmspellApp(App[int]):
         widget = self.query_one(f"#{pane}")
         if pane == "console":
             widget = self.console_pane.query_one("#console-input")
+        elif pane == "flamegraph":
+            widget = self.flamegraph_pane.graph
         widget.focus()
 
     def _apply_layout(self) -> None:
@@ -740,6 +821,10 @@ class LlmspellApp(App[int]):
                     ("variables pane", described(VariablesPane.BINDINGS)),
                     ("watches pane", described(WatchesPane.BINDINGS)),
                     ("breakpoints pane", described(BreakpointsPane.BINDINGS)),
+                    (
+                        "flamegraph pane",
+                        described([*FlameGraph.BINDINGS, *FlamegraphPane.BINDINGS]),
+                    ),
                 ]
             )
         )

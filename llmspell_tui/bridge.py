@@ -25,6 +25,7 @@ from kernel_core.client import (
     MessageStream,
 )
 from kernel_core.errors import LlmspellError
+from kernel_core.profiler.model import Profile
 from kernel_core.protocol.wire import Message
 from llmspell_tui import messages as m
 from llmspell_tui.kernel_process import start_kernel, stop_kernel
@@ -382,6 +383,58 @@ class KernelBridge:
             return None
         return [m.HookInfo.from_stats(h) for h in body.get("hooks") or [] if isinstance(h, dict)]
 
+    # ------------------------------------------------------------------ profiling
+
+    async def profile_start(self, mode: str | None = None, rate: float | None = None) -> None:
+        """Start the kernel's profiler (its default mode and rate unless given)."""
+
+        async def send() -> None:
+            arguments: dict[str, Any] = {}
+            if mode is not None:
+                arguments["mode"] = mode
+            if rate is not None:
+                arguments["rate"] = rate
+            body = await self._dap("llmspell/profileStart", arguments)
+            self.post(
+                m.ProfilingChanged(
+                    bool(body.get("running", True)),
+                    str(body.get("mode") or mode or "sampling"),
+                    float(body.get("rate") or rate or 0.0),
+                )
+            )
+
+        await self._guard("llmspell/profileStart", send())
+
+    async def profile_stop(self) -> None:
+        """Stop the kernel's profiler; its final profile follows."""
+
+        async def send() -> None:
+            body = await self._dap("llmspell/profileStop")
+            self.post(m.ProfilingChanged(False))
+            update = profile_update(body, running=False)
+            if update is not None:
+                self.post(update)
+
+        await self._guard("llmspell/profileStop", send())
+
+    async def profile_snapshot(self) -> None:
+        """Ask for the profile as it is now (nothing is posted if the kernel has none)."""
+        if self.debug is None:
+            return
+        try:
+            body = await self.debug.request("llmspell/profileSnapshot", timeout=5)
+        except (DebugRequestFailed, KernelTimeout) as exc:
+            log.debug("llmspell/profileSnapshot failed: %s", exc)
+            return
+        update = profile_update(body, running=bool(body.get("running")))
+        if update is None:
+            return
+        if update.running:  # profiling was started before this TUI looked, or by another client
+            profile = update.profile
+            rate = 1 / profile.interval if profile.interval else 0.0
+            self.post(m.ProfilingChanged(True, profile.mode, rate))
+        self.post(update)
+
     async def evaluate(self, expression: str, frame_id: int | None) -> None:
         """Evaluate an expression in a frame (the console while paused)."""
 
@@ -474,4 +527,20 @@ def translate(msg: Message) -> UIMessage | None:
             return m.Output(str(body.get("category", "console")), str(body.get("output", "")))
         if event == "llmspell/breakpointHit":
             return m.BreakpointHit(int(body.get("id") or 0), int(body.get("hits") or 0))
+        if event == "llmspell/profile":
+            return profile_update(body, running=bool(body.get("running")))
     return None
+
+
+def profile_update(body: dict[str, Any], *, running: bool) -> m.ProfileUpdated | None:
+    """The profile a DAP body carries (``{"profile": Profile.to_json(), ...}``) as a message;
+    None when there is none or it cannot be read (logged: a bad snapshot is skipped, the
+    next one comes a second later)."""
+    data = body.get("profile")
+    if not isinstance(data, dict):
+        return None
+    try:
+        return m.ProfileUpdated(Profile.from_json(data), running)
+    except ValueError as exc:
+        log.warning("ignoring a profile from the kernel: %s", exc)
+        return None

@@ -66,3 +66,36 @@ class ActionCommands(Provider):
                     partial(self.app.run_action, binding.action),
                     help=f"key: {self.app.get_key_display(binding)}",
                 )
+
+
+class ProfilingCommands(Provider):
+    """The profiling commands of the command palette: start (two modes) or stop, as fits."""
+
+    def _commands(self) -> list[tuple[str, str, str]]:
+        """(name, action, help) of the commands that make sense now."""
+        if getattr(self.app, "profiling", False):
+            return [("Stop profiling", "stop_profiling", "and show the final profile")]
+        return [
+            ("Start profiling", "start_profiling('sampling')", "sample the stacks (low overhead)"),
+            (
+                "Start profiling (exact)",
+                "start_profiling('exact')",
+                "call/return hooks: exact calls and times, higher overhead",
+            ),
+        ]
+
+    async def discover(self) -> Hits:
+        for name, action, text in self._commands():
+            yield DiscoveryHit(name, partial(self.app.run_action, action), help=text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, action, text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(
+                    score,
+                    matcher.highlight(name),
+                    partial(self.app.run_action, action),
+                    help=text,
+                )

@@ -11,6 +11,8 @@ from typing import Any
 
 from textual.message import Message
 
+from kernel_core.profiler.model import Profile
+
 
 @dataclass(frozen=True)
 class Frame:
@@ -393,3 +395,25 @@ class ValueCopied(Message):
 
     name: str
     text: str
+
+
+@dataclass
+class ProfilingChanged(Message):
+    """The kernel's profiler was started or stopped (``on_profiling_changed``)."""
+
+    on: bool
+    mode: str = "sampling"
+    rate: float = 0.0  # samples per second (sampling mode)
+
+
+@dataclass
+class ProfileUpdated(Message):
+    """A profile from the kernel: a snapshot of a run going on (``running``) or the final
+    one (``on_profile_updated``)."""
+
+    profile: Profile
+    running: bool
+
+    def can_replace(self, message: Message) -> bool:
+        # each snapshot holds all the previous one did: a newer one makes older ones moot
+        return isinstance(message, ProfileUpdated)

@@ -1,4 +1,5 @@
-"""The status bar: kernel, state (idle / running / paused at file:line / finished), clients."""
+"""The status bar: kernel, state (idle / running / paused at file:line / finished), clients,
+and whether the profiler is on."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ class StatusBar(Static):
     transport: reactive[str] = reactive("")
     state: reactive[str] = reactive("starting")
     clients: reactive[int] = reactive(0)
+    profiling: reactive[str] = reactive("")  # "sampling 1,000 Hz" while the profiler is on
 
     def render(self) -> Text:
         parts = [f"kernel {self.kernel}"]
@@ -22,4 +24,6 @@ class StatusBar(Static):
         parts.append(self.state)
         if self.clients:
             parts.append(f"{self.clients} client{'s' if self.clients != 1 else ''}")
+        if self.profiling:
+            parts.append(f"● profiling ({self.profiling})")
         return Text(" · ".join(parts))

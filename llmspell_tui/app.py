@@ -293,6 +293,8 @@ class LlmspellApp(App[int]):
             self.status.state = "running"
         elif not event.busy and self.status.state == "running":
             self.status.state = "idle"
+        if not event.busy and self.profiling:  # a console cell ended: its profile
+            self._request(self.bridge.profile_snapshot(), group="profile")
 
     @_while_shown
     def on_clients_counted(self, event: m.ClientsCounted) -> None:
@@ -324,6 +326,8 @@ class LlmspellApp(App[int]):
             return
         self.status.state = f"finished (exit {event.exit_code})"
         self._request(self.bridge.count_clients())
+        if self.profiling:  # the run's whole profile, whether or not its last event came
+            self._request(self.bridge.profile_snapshot(), group="profile")
 
     @_while_shown
     def on_stopped(self, event: m.Stopped) -> None:

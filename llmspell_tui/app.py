@@ -590,11 +590,12 @@ class LlmspellApp(App[int]):
 
     @_while_shown
     def on_profiling_changed(self, event: m.ProfilingChanged) -> None:
-        self.profiling = event.on
+        was_on, self.profiling = self.profiling, event.on
         if event.on:
             how = event.mode if event.mode == "exact" else f"{event.mode} {event.rate:,.0f} Hz"
             self.status.profiling = how
-            self._show_flamegraph(True)
+            if not was_on:  # news: show the pane (a hidden one stays hidden afterwards)
+                self._show_flamegraph(True)
         else:
             self.status.profiling = ""
         self.flamegraph_pane.set_profiling(event.on)

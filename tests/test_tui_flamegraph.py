@@ -415,8 +415,7 @@ async def test_profiling_a_run_in_the_tui_shows_both_functions_in_proportion(
         finished = await app.waiter.wait_for(ScriptFinished)
         assert finished.exit_code == 0
         await pilot.press("alt+p")  # stop: the final profile comes with the answer
-        stopped = await app.waiter.wait_for(ProfilingChanged)
-        assert not stopped.on
+        await app.waiter.wait_for(ProfilingChanged, lambda change: not change.on)
         final = await app.waiter.wait_for(ProfileUpdated, lambda u: not u.running)
         await pilot.pause()
         assert "profiling" not in str(app.status.render())

@@ -36,6 +36,8 @@ def _lib() -> ctypes.CDLL:
     lib.lua_gethook.restype = ctypes.c_void_p
     lib.lua_gethookmask.argtypes = [ctypes.c_void_p]
     lib.lua_gethookmask.restype = ctypes.c_int
+    lib.lua_gethookcount.argtypes = [ctypes.c_void_p]
+    lib.lua_gethookcount.restype = ctypes.c_int
     return lib
 
 
@@ -90,24 +92,31 @@ class AsyncArmer:
         """The armed hook fired and asked Python why (execution thread)."""
         self._asked_at = 0.0
 
-    def arm_sample(self, count: int) -> int:
+    def arm_sample(self, count: int, pending: range) -> int:
         """Arm a profiler sample: a count hook of ``count`` added to each thread's own mask.
 
         The line or call hooks a thread carries (stepping, breakpoints, exact profiling) stay
-        on. An ask armed in the last few milliseconds that has not fired yet wins: replacing
-        its count would lose a pause or an interrupt (the sample's tick is not lost, the next
-        sample carries it).
+        on. A thread whose count is still in ``pending`` (a sample armed earlier has not fired)
+        is left alone: arming resets the countdown, and a thread that runs a few Lua
+        instructions between long host calls (an Agent polling its provider) would never
+        reach zero. An ask armed in the last few milliseconds that has not fired yet wins:
+        replacing its count would lose a pause or an interrupt. Neither loses time: the next
+        sample that fires learns from Python how many ticks went by.
         """
         if not self._hook_fn:
             return 0
         lib = _lib()
+        armed = 0
         with self._lock:
             if self._asked_at and time.monotonic() - self._asked_at < ASK_GRACE:
                 return 0
             for state in self._states:
-                mask = lib.lua_gethookmask(state) & ~LUA_MASKCOUNT
+                mask = lib.lua_gethookmask(state)
+                if mask & LUA_MASKCOUNT and lib.lua_gethookcount(state) in pending:
+                    continue
                 lib.lua_sethook(state, self._hook_fn, mask | LUA_MASKCOUNT, count)
-            return len(self._states)
+                armed += 1
+            return armed
 
     def __len__(self) -> int:
         with self._lock:

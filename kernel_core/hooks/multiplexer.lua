@@ -34,8 +34,10 @@ local mode_mask, mode_count = "", 0
 local extra_mask = ""
 -- Count hooks armed by the sampling profiler's timer carry the tick number (mod SPAN) in
 -- their count, SAMPLE_BASE + tick % SAMPLE_SPAN: the hook knows it is a sample, and which
--- tick, without calling Python (kernel_core/profiler/sampler.py arms them).
-local SAMPLE_BASE, SAMPLE_SPAN = 256, 256
+-- tick, without calling Python (kernel_core/profiler/sampler.py arms them). Small counts: a
+-- sample must fire within a few instructions, also where Lua runs only a handful between
+-- long host calls (an Agent polling its provider).
+local SAMPLE_BASE, SAMPLE_SPAN = 2, 8
 M.SAMPLE_BASE, M.SAMPLE_SPAN = SAMPLE_BASE, SAMPLE_SPAN
 local budget_step, budget_left = 0, nil
 local aborting = nil -- the error value to raise while a run is being aborted
@@ -242,7 +244,7 @@ function M.begin_run(instruction_limit)
   if instruction_limit and instruction_limit > 0 then
     budget_step = math.max(2, math.min(10000, instruction_limit // 10))
     if budget_step >= SAMPLE_BASE and budget_step < SAMPLE_BASE + SAMPLE_SPAN then
-      budget_step = SAMPLE_BASE - 1 -- a budget count must not read as a profiler sample
+      budget_step = SAMPLE_BASE + SAMPLE_SPAN -- a budget count must not read as a sample
     end
     budget_left = instruction_limit
   else

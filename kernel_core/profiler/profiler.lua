@@ -60,7 +60,10 @@ local function describe(level, fn)
     kind, line = "lua", info.linedefined
     name = info.name or ("function <" .. info.short_src .. ":" .. line .. ">")
   end
-  if find(source, "=[llmspell]", 1, true) == 1 then kind = "internal" end
+  if find(source, "=[llmspell]", 1, true) == 1 then
+    kind = "internal"
+    if not info.name then name = file end -- "[llmspell] agent.lua"
+  end
   local id = intern(name, file, line, kind)
   if fn then id_of[fn] = id end
   return id
@@ -131,7 +134,9 @@ local function stack_key(first)
   local previous_internal = false
   for i = bottom, 1, -1 do
     local fid = leaf_first[i]
-    local internal = kind_of[fid] == "internal"
+    local kind = kind_of[fid]
+    -- a C function llmspell's code called (its pcall) belongs to that code
+    local internal = kind == "internal" or (kind == "C" and previous_internal)
     if not (internal and previous_internal) then
       m = m + 1
       root_first[m] = fid
@@ -145,18 +150,20 @@ end
 -- ---------------------------------------------------------------- sampling mode
 
 local last_tick = 0 -- absolute tick of the last sample: weights always sum to it
+local unsampled = 0 -- running ticks without a sample of their own, since the last drain
 local heap_every, heap_tick = 10, -1000000
 
 local function sample(encoded)
   local weight = (encoded - last_tick) % SPAN
   if weight == 0 then return end -- this tick was sampled already (another thread)
-  local waits
+  local waits, late
   if weight == 1 then
     last_tick = last_tick + 1
   else
-    -- ticks went by without a sample: ask Python how many, and what host calls they sat in
+    -- ticks went by without a sample: ask Python how many, what host calls they sat in, and
+    -- how many the timer missed (those ran Lua like this one: they count here)
     local now
-    now, waits = host.gap(last_tick)
+    now, waits, late = host.gap(last_tick)
     weight = now - last_tick
     if weight <= 0 then return end
     last_tick = now
@@ -170,11 +177,19 @@ local function sample(encoded)
       own = own - ticks
     end
   end
-  if own > 1 then
-    -- no Lua instruction ran and no host call was active: a C function, a GC step, the OS
+  -- running ticks the timer did not arm (it woke late): spread over the samples by Python
+  if late and late > 0 then
+    if late > own - 1 then late = own - 1 end
+    unsampled = unsampled + late
+    own = own - late
+  end
+  local here = 1
+  if own > here then
+    -- armed, yet no Lua instruction ran and no host call was active: a C function, a GC
+    -- step, the OS not running the thread
     local native = intern("native code", "", 0, "native")
-    add(key == "" and tostring(native) or key .. ";" .. native, own - 1)
-    own = 1
+    add(key == "" and tostring(native) or key .. ";" .. native, own - here)
+    own = here
   end
   if own > 0 then add(key, own) end
   local record = last_tick - heap_tick >= heap_every
@@ -193,7 +208,10 @@ local function shadow()
   local co = co_running()
   local s = shadows[co]
   if not s then
-    s = { n = 0, fn = {}, id = {}, t = {}, child = {}, key = {}, open = {}, script = {} }
+    s = {
+      n = 0, fn = {}, id = {}, t = {}, child = {}, key = {}, open = {}, script = {},
+      internal = {},
+    }
     shadows[co] = s
   end
   return s
@@ -226,8 +244,11 @@ local function open(s, fn, id, now)
   -- and a run of llmspell's own frames shown as its outermost
   local kind = kind_of[id]
   local below = n > 1 and s.script[n - 1]
+  local parent_internal = n > 1 and s.internal[n - 1]
+  local internal = kind == "internal" or (kind == "C" and parent_internal)
+  s.internal[n] = internal
   if below then
-    if kind == "internal" and kind_of[s.id[n - 1]] == "internal" then
+    if internal and parent_internal then
       s.key[n] = s.key[n - 1]
     else
       s.key[n] = s.key[n - 1] .. ";" .. id
@@ -350,8 +371,9 @@ function P.drain()
   sent_frames = frame_count
   local out = {
     frames = new, stacks = stacks, growth = growth, calls = calls, inclusive = inclusive,
-    heap_t = heap_t, heap_k = heap_k,
+    heap_t = heap_t, heap_k = heap_k, unsampled = unsampled,
   }
+  unsampled = 0
   stacks, growth, calls, inclusive = {}, {}, {}, {}
   heap_t, heap_k, heap_n = {}, {}, 0
   return out

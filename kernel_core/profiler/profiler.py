@@ -10,17 +10,19 @@ drain into one :class:`~kernel_core.profiler.model.Profile`, which holds no Lua 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
-from kernel_core.profiler.model import Frame, FrameKind, Profile
+from kernel_core.profiler.model import SYNTHETIC_KINDS, Frame, FrameKind, Profile
 from kernel_core.profiler.sampler import Sampler
 
 if TYPE_CHECKING:
     from kernel_core.runtime.script_runtime import ScriptRuntime
 
 DEFAULT_RATE = 1000  # Hz
+MAX_RATE = 20000  # Hz: beyond this the timer thread cannot keep up anyway
 MAX_HEAP_POINTS = 2000  # older points are thinned out beyond this
 HEAP_POINTS_PER_SECOND = 50
 EXACT_NOTE = (
@@ -65,6 +67,11 @@ class Profiler:
     ) -> None:
         if mode not in ("sampling", "exact"):
             raise ProfilerError(f"unknown profiling mode '{mode}': use 'sampling' or 'exact'")
+        if isinstance(rate, bool) or not 1 <= rate <= MAX_RATE:
+            raise ProfilerError(
+                f"sampling rate {rate!r} is out of range: use 1 to {MAX_RATE} Hz "
+                "(samples per second; the default is 1000)"
+            )
         if runtime.profiler is not None:
             raise ProfilerError("profiling is already on in this runtime: stop it first")
         self.runtime = runtime
@@ -84,9 +91,12 @@ class Profiler:
         self._lua = _LuaSide.of(runtime)
         self.sampler: Sampler | None = None
         if self.mode == "sampling":
-            self.sampler = Sampler(runtime._armer, self.rate, lambda: runtime.host_call)
+            self.sampler = Sampler(
+                runtime._armer, self.rate, lambda: runtime.host_call, threading.get_ident()
+            )
             self._lua.host.gap = self._gap
         self.on_run_ended: Callable[[Profile], None] | None = None  # gets the profile so far
+        self._unsampled = 0.0  # running ticks waiting for samples to be spread over
         self._wall = 0.0  # exact mode: seconds of runs so far
         self._wall_since: float | None = None
         self._stopped = False
@@ -136,8 +146,8 @@ class Profiler:
 
     def _gap(self, last_tick: int) -> Any:
         assert self.sampler is not None
-        now, waits = self.sampler.gap(int(last_tick))
-        return now, self.runtime.lua.table_from(waits)
+        now, waits, late = self.sampler.gap(int(last_tick))
+        return now, self.runtime.lua.table_from(waits), late
 
     # ------------------------------------------------------------------ results
 
@@ -183,9 +193,13 @@ class Profiler:
                 out.append(profile.frame_index(Frame("(llmspell)", kind="internal")))
             return tuple(out)
 
+        batch: dict[tuple[int, ...], float] = {}
         for key, weight in data.stacks.items():
             stack = stack_of(key)
-            profile.stacks[stack] = profile.stacks.get(stack, 0.0) + float(weight)
+            batch[stack] = batch.get(stack, 0.0) + float(weight)
+        self._spread(batch, float(data.unsampled or 0))
+        for stack, weight in batch.items():
+            profile.stacks[stack] = profile.stacks.get(stack, 0.0) + weight
         for key, kib in data.growth.items():
             stack = stack_of(key)
             profile.heap_growth[stack] = profile.heap_growth.get(stack, 0.0) + float(kib)
@@ -204,6 +218,25 @@ class Profiler:
         profile.duration = self.duration()
         return profile
 
+    def _spread(self, batch: dict[tuple[int, ...], float], unsampled: float) -> None:
+        """Share out running ticks that got no sample (the timer woke late, e.g. on a busy
+        machine) in proportion to the samples taken meanwhile: the unbiased guess. Pinned
+        on the next sample instead, they pile up wherever the timer tends to run."""
+        self._unsampled += unsampled
+        frames = self.profile.frames
+        running = {
+            stack: weight
+            for stack, weight in batch.items()
+            if stack and frames[stack[-1]].kind not in SYNTHETIC_KINDS
+        }
+        total = sum(running.values())
+        if not self._unsampled or not total:
+            return
+        scale = self._unsampled / total
+        for stack, weight in running.items():
+            batch[stack] += weight * scale
+        self._unsampled = 0.0
+
     def snapshot(self) -> Profile:
         """A copy of the profile so far (safe to hand to another thread)."""
         return Profile.from_json(self.drain().to_json())
@@ -217,7 +250,6 @@ class Profiler:
         self._lua.module.stop()
         self.runtime.mux.apply_all()
         if self.sampler is not None:
-            self.profile.meta["armed"] = self.sampler.armed
             self.sampler.close()
         self._stopped = True
         if self.runtime.profiler is self:

@@ -9,6 +9,7 @@ Behaviour is chosen by the request's model name:
 * ``error-500`` / ``error-400``: that HTTP status with ``{"error": {"message": ...}}``.
 * ``bad-json``: status 200 with a body that is not JSON.
 * ``slow``: waits 5 seconds before answering.
+* ``sleep-MS``: waits MS milliseconds before answering (``sleep-800``), then echoes.
 * ``inspect``: the reply text is the request body as JSON (to check what a client sent).
 * anything else: ``echo: <last user message>``.
 
@@ -116,6 +117,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         if model == "slow":
             time.sleep(5)
+        elif isinstance(model, str) and model.startswith("sleep-"):
+            time.sleep(int(model.removeprefix("sleep-")) / 1000)  # e.g. sleep-800: 0.8 s
         text, calls = _reply_for(body)
         prompt_tokens = sum(_words(str(m.get("content") or "")) for m in body["messages"])
         usage = {

@@ -62,9 +62,11 @@ def install(runtime: ScriptRuntime) -> None:
 
     def raw(name: str, fn: Callable[..., Any]) -> None:
         # agent.lua calls these inside its driver and raises at the script's line itself
+        label = "Agent.build" if name == "build" else "Agent.execute"
+
         def call(*args: Any) -> Any:
             # the profiler attributes time spent waiting on a provider to this name
-            outer, runtime.host_call = runtime.host_call, "Agent.execute"
+            outer, runtime.host_call = runtime.host_call, label
             try:
                 result = fn(*args)
             except ScriptError as exc:

@@ -45,8 +45,11 @@ class Launch:
     args: list[str] = field(default_factory=list)
     stop_on_entry: bool = True
     config: str | None = None
-    profile: str | None = None
+    profile: str | None = None  # the configuration profile (-p NAME)
     name: str | None = None
+    # profile the script from its first line: the llmspell/profileStart arguments (mode,
+    # rate) sent before it runs; None = profiling stays off until asked for
+    profiling: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,9 @@ class KernelBridge:
         else:
             await debug.request("attach", {})
         await debug.request("configurationDone")
+        if isinstance(target, Launch) and target.profiling is not None:
+            # on before the app asks for the run, so the profile starts at its first line
+            await self.profile_start(**target.profiling)
         self.post(
             m.KernelConnected(
                 kernel_id=str(info.get("kernel_id", "")),

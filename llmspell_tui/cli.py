@@ -23,6 +23,7 @@ examples:
   llmspell run script.lua -- --topic lua 3        pass arguments (ARGS.topic, ARGS[1])
   llmspell -p minimal run script.lua              use a built-in profile
   llmspell exec 'print(JSON.stringify({1, 2}))'   run a snippet
+  llmspell profile script.lua                     flamegraph of a run (script.profile.svg)
   llmspell config show                            the merged configuration and its sources
 
 Run 'llmspell COMMAND --help' for a command's options and examples.
@@ -203,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     unknown = [word for word in extra if word.startswith("-")]
-    if unknown or (extra and args.command not in ("run", "debug")):
+    if unknown or (extra and args.command not in ("run", "debug", "profile")):
         parser.error(f"unrecognized arguments: {' '.join(unknown or extra)}")
     args.script_args = extra + script_args
     _configure_logging(args.trace)

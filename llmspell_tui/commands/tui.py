@@ -47,10 +47,16 @@ def add_parser(command: object) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the TUI until the user quits; returns the script's exit status if it finished."""
+    return run_tui(args, target_from_args(args))
+
+
+def run_tui(args: argparse.Namespace, target: Launch | Attach) -> int:
+    """Run the TUI on ``target`` in the theme ``args``/the configuration choose, until the user
+    quits; returns the script's exit status if it finished."""
     from llmspell_tui.app import LlmspellApp
     from llmspell_tui.themes import available_themes
 
-    theme = args.theme
+    theme = getattr(args, "theme", None)
     if theme is None:
         from llmspell_tui.commands.common import config_from_args
 
@@ -60,7 +66,6 @@ def main(args: argparse.Namespace) -> int:
             theme = str(config.get("tui", "theme"))
     if theme is not None and theme not in available_themes():
         raise UsageError(f"unknown theme '{theme}'; choose one of: {', '.join(available_themes())}")
-    target = target_from_args(args)
     app = LlmspellApp(target, theme=theme)
     app.run()
     return app.exit_code or 0

@@ -49,7 +49,8 @@ def test_a_sampling_profile_names_the_functions_in_proportion_to_their_work(
 ) -> None:
     profile = profiled(lua, A_AND_B.replace("{seconds}", "0.6"), rate=1000)
     totals = by_name(profile)
-    assert profile.mode == "sampling" and profile.unit == "samples"
+    assert profile.mode == "sampling"
+    assert profile.unit == "samples"
     assert 2.0 < totals["A"] / totals["B"] < 4.5, totals
     assert totals["work"] >= 0.9 * (totals["A"] + totals["B"])
     # every stack starts at the script's main chunk: none of llmspell's runner shows
@@ -99,7 +100,8 @@ def test_exact_mode_counts_every_call_and_times_them(lua: LuaWorld) -> None:
     assert calls["middle"] == 37
     assert calls["leaf"] == 3700
     assert calls["main chunk"] == 1
-    assert profile.unit == "microseconds" and "several times" in profile.meta["note"]
+    assert profile.unit == "microseconds"
+    assert "several times" in profile.meta["note"]
     stats = {row.frame.name: row for row in profile.top_functions()}
     # inclusive time of middle contains leaf's; self times sum to the total
     inclusive = {profile.frames[i].name: us for i, us in profile.inclusive.items()}
@@ -117,7 +119,8 @@ def test_exact_mode_keeps_its_stack_when_errors_unwind_frames(lua: LuaWorld) -> 
     profile = profiled(lua, code, mode="exact")
     calls = {profile.frames[i].name: n for i, n in profile.calls.items()}
     # a function called from C (pcall) has no name Lua can tell: it is named by its line
-    assert calls["function <(test):2>"] == 5 and calls["after"] == 5
+    assert calls["function <(test):2>"] == 5
+    assert calls["after"] == 5
     for frames, _ in profile.named_stacks():
         names = [f.name for f in frames]
         if "after" in names:  # never under the frames the errors unwound
@@ -171,7 +174,8 @@ def test_profiling_twice_in_one_world_starts_from_an_empty_profile(lua: LuaWorld
     first = profiled(lua, code, rate=1000)
     second = profiled(lua, code, rate=1000)
     assert second.total == pytest.approx(second.duration * 1000, rel=0.2)
-    assert first.total > 0 and second.total > 0
+    assert first.total > 0
+    assert second.total > 0
     # between runs nothing is counted: two runs of 0.15 s, not the pause between them
     profiler = Profiler(lua.runtime, rate=1000)
     lua.ok(code)

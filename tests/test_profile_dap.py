@@ -127,3 +127,22 @@ def test_every_client_gets_the_profile_events(
         assert "heavy" in totals(Profile.from_json(body["profile"]))
     finally:
         other.client.stop_channels()
+
+
+def test_profiling_started_at_a_stop_counts_from_the_resume(dbg: Debugger, tmp_path: Path) -> None:
+    script = tmp_path / "entry.lua"
+    script.write_text(
+        "local function spin(n) local s = 0 for i = 1, n do s = s + i end return s end\n"
+        "local x = spin(2000000)\n"  # line 2: the breakpoint
+        "return x\n"
+    )
+    dbg.set_breakpoints(script, {"line": 2})
+    msg_id = dbg.run_file(script)
+    dbg.stopped()
+    dbg.ok("llmspell/profileStart")
+    time.sleep(1.0)
+    dbg.ok("continue", threadId=dbg.thread)
+    dbg.shell_reply(msg_id, timeout=30)
+    profile = Profile.from_json(dbg.ok("llmspell/profileStop")["profile"])
+    assert profile.duration < 0.8, profile.duration
+    assert "spin" in totals(profile)

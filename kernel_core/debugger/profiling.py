@@ -80,6 +80,8 @@ class ProfileControl:
         except (ProfilerError, ValueError) as exc:
             raise ProfileRequestError(str(exc)) from exc
         profiler.on_run_ended = self._run_ended
+        if self.is_stopped():
+            profiler.stopped()  # started at a stop: count from the resume on
         self._start_ticker()
         return self._state(profiler, already=False)
 

@@ -279,6 +279,16 @@ def test_host_with_a_pid_that_is_not_running_fails_clearly(cli: Cli) -> None:
     assert "llmspell kernel list" in result.stderr
 
 
+def test_host_on_a_process_that_is_not_python_says_so(cli: Cli) -> None:
+    with subprocess.Popen(["sleep", "30"]) as sleeper:
+        try:
+            result = cli("profile", "--host", str(sleeper.pid), "--duration", "1")
+        finally:
+            sleeper.kill()
+    assert result.returncode == 1
+    assert f"pid {sleeper.pid} does not look like a Python process" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

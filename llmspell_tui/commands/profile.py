@@ -34,7 +34,7 @@ examples:
                                                  output then goes to stderr
   llmspell profile script.lua --mode exact       exact call counts and times (slower run)
   llmspell profile script.lua --tui              watch the flamegraph live in the TUI
-  llmspell profile --host work --duration 10     the kernel 'work''s Python side (py-spy)
+  llmspell profile --host work --duration 10     the Python side of kernel 'work' (py-spy)
 
 The format comes from --format, else from the -o file's extension (.svg, .speedscope.json,
 .json, .folded, .txt), else svg; the default file is SCRIPT.profile.EXT in the current

@@ -23,7 +23,7 @@ DEFAULT_RATE = 100  # Hz, py-spy's own default: a kernel's Python side needs no 
 PYSPY_PREFIX = "py-spy>"
 
 PTRACE_HELP = (
-    "py-spy reads the kernel's memory with ptrace, which the system refused. Run it as the "
+    "py-spy reads the process's memory with ptrace, which the system refused. Run it as the "
     'user who started the kernel, or with sudo (sudo env "PATH=$PATH" llmspell profile '
     "--host ...); in a container, grant CAP_SYS_PTRACE (docker run --cap-add SYS_PTRACE); on "
     "Linux with Yama, 'sysctl kernel.yama.ptrace_scope=0' lets a user trace processes that "
@@ -41,7 +41,7 @@ def profile_host(args: argparse.Namespace) -> int:
 
     pid, what = resolve_pid(str(args.host))
     _check_format(args)
-    pyspy = shutil.which("py-spy")
+    pyspy = find_pyspy()
     if pyspy is None:
         raise HostProfileError(
             "py-spy is not installed (it comes with llmspell): pip install 'py-spy>=0.3'"
@@ -63,6 +63,15 @@ def profile_host(args: argparse.Namespace) -> int:
         where = str(target)
     print(f"profile of {what} written to {where} (speedscope)", file=sys.stderr)
     return 0
+
+
+def find_pyspy() -> str | None:
+    """The py-spy installed with llmspell (beside this interpreter: a venv or pipx install need
+    not be on PATH), else the one on PATH."""
+    beside = Path(sys.executable).parent / "py-spy"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which("py-spy")
 
 
 def resolve_pid(spec: str) -> tuple[int, str]:

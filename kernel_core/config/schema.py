@@ -306,7 +306,7 @@ SCHEMA: dict[str, Section] = {
                 "sampling",
                 _choice("sampling", "exact"),
                 "sampling = a timer-armed hook records stacks (about 1% overhead); exact = "
-                "call/return hooks count every call and time it (several times slower).",
+                "call/return hooks count every call and time it (5 to 50 times slower).",
                 "sampling|exact",
             ),
             "event_interval": Setting(

@@ -26,8 +26,9 @@ MAX_RATE = 20000  # Hz: beyond this the timer thread cannot keep up anyway
 MAX_HEAP_POINTS = 2000  # older points are thinned out beyond this
 HEAP_POINTS_PER_SECOND = 50
 EXACT_NOTE = (
-    "exact mode: call/return hooks slow Lua down several times (CPU time, os.clock); "
-    "compare functions with each other, not with runs outside the profiler"
+    "exact mode: every call and return runs a hook, which slows Lua down 5 to 50 times "
+    "(most on code making many small calls); times are CPU time (os.clock): compare "
+    "functions with each other, not with runs outside the profiler"
 )
 _KINDS: frozenset[str] = frozenset({"lua", "main", "C", "wait", "native", "internal"})
 

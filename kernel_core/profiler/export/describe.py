@@ -10,7 +10,7 @@ import re
 from kernel_core.profiler.model import Profile
 
 EXACT_CAVEAT = (
-    "exact mode: call/return hooks slow Lua down several times; "
+    "exact mode: call/return hooks slow Lua down 5 to 50 times; "
     "compare functions, not absolute times"
 )
 
@@ -65,7 +65,9 @@ def summary(profile: Profile) -> list[str]:
         calls = sum(profile.calls.values())
         time = format_seconds(profile.seconds(profile.total))
         plural = "" if calls == 1 else "s"
-        lines = [f"mode: exact, {time} of Lua time in {calls} call{plural}{duration}", EXACT_CAVEAT]
+        caveat = profile.meta.get("note") or EXACT_CAVEAT  # the profiler's own words first
+        lines = [f"mode: exact, {time} of Lua time in {calls} call{plural}{duration}"]
+        lines.append(one_line(str(caveat)))
     else:
         rate = rate_hz(profile)
         at = f" at {rate:g} Hz" if rate else ""

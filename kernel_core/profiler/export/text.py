@@ -91,7 +91,8 @@ def _heap(profile: Profile) -> list[str]:
         span = profile.heap[-1][0] - profile.heap[0][0]
         lines.append(
             f"Heap: min {min(values):.1f} KiB, max {max(values):.1f} KiB, final "
-            f"{values[-1]:.1f} KiB ({len(values)} readings over {format_seconds(span)})"
+            f"{values[-1]:.1f} KiB ({len(values)} reading{'' if len(values) == 1 else 's'} "
+            f"over {format_seconds(span)})"
         )
     return lines
 

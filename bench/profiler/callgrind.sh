@@ -7,7 +7,9 @@
 # As bench/debugger/callgrind.sh: each variant (runtime, sampling) runs under callgrind with
 # the workload and with workloads/empty.lua, and the difference is the workload's own
 # instructions. --separate-threads=yes splits them into the Lua (main) thread's and the other
-# threads' (in `sampling`, the profiler's timer thread).
+# threads' (in `sampling`, the profiler's timer thread). --fair-sched=yes: valgrind runs one
+# thread at a time, and with its default lock the Lua thread keeps running and the timer
+# thread never gets to arm a sample.
 #
 # Under valgrind the program runs ~50x slower while the timer still ticks at wall-clock rate,
 # so the profiler takes ~50x more samples per instruction than it would natively: the raw Ir
@@ -27,7 +29,7 @@ rate=1000 # overhead.py's `sampling` variant: the default rate
 
 run() { # run VARIANT WORKLOAD -> one JSON line: Ir of the Lua thread, of the others, samples
   local base="$out/$1-$2"
-  valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$base.out" \
+  valgrind --tool=callgrind --fair-sched=yes --separate-threads=yes --callgrind-out-file="$base.out" \
     "$python" bench/profiler/overhead.py --once "$1" "$2" >"$base.json" 2>"$base.log"
   "$python" - "$base" <<'PY'
 import glob, json, sys
@@ -62,6 +64,9 @@ def net(with_, without, key):
 r_lua, r_other = net(with_r, empty_r, "lua"), net(with_r, empty_r, "other")
 s_lua, s_other = net(with_s, empty_s, "lua"), net(with_s, empty_s, "other")
 samples = with_s["armed"] - empty_s["armed"]
+if samples <= 0:
+    sys.exit(f"{workload}: the profiler armed no sample under valgrind ({with_s}): "
+             "is valgrind's --fair-sched=yes honoured?")
 r_total, s_total = r_lua + r_other, s_lua + s_other
 seconds = native["seconds"]
 per_sample_lua = (s_lua - r_lua) / samples

@@ -21,9 +21,8 @@ local function work(n)
 end
 local function A() local r = work(3000) return r end
 local function B() local r = work(1000) return r end
-local deadline = os.clock() + {seconds}
 local total = 0
-while os.clock() < deadline do
+for round = 1, {rounds} do -- no system call in the loop: see docs/profiler.md on busy VMs
   total = total + A() + B()
 end
 return total
@@ -47,7 +46,7 @@ def profiled(world: LuaWorld, code: str, **options: object) -> Profile:
 def test_a_sampling_profile_names_the_functions_in_proportion_to_their_work(
     lua: LuaWorld,
 ) -> None:
-    profile = profiled(lua, A_AND_B.replace("{seconds}", "0.6"), rate=1000)
+    profile = profiled(lua, A_AND_B.replace("{rounds}", "25000"), rate=1000)
     totals = by_name(profile)
     assert profile.mode == "sampling"
     assert profile.unit == "samples"
@@ -57,7 +56,6 @@ def test_a_sampling_profile_names_the_functions_in_proportion_to_their_work(
     assert {profile.frames[stack[0]].kind for stack in profile.stacks} == {"main"}
     # weights are wall-clock ticks: they add up to the time the run took
     assert profile.seconds(profile.total) == pytest.approx(profile.duration, abs=0.05)
-    assert 0.55 < profile.duration < 1.5
 
 
 def test_the_heap_is_sampled_with_the_stacks_and_growth_is_attributed(lua: LuaWorld) -> None:
@@ -170,7 +168,7 @@ def test_time_waiting_on_an_agent_shows_as_a_wait_frame_under_its_caller(
 
 
 def test_profiling_twice_in_one_world_starts_from_an_empty_profile(lua: LuaWorld) -> None:
-    code = A_AND_B.replace("{seconds}", "0.15")
+    code = A_AND_B.replace("{rounds}", "6000")
     first = profiled(lua, code, rate=1000)
     second = profiled(lua, code, rate=1000)
     assert second.total == pytest.approx(second.duration * 1000, rel=0.2)

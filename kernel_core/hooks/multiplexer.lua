@@ -199,10 +199,22 @@ local function wrap_results(co, ok, ...)
   error(err, 0)
 end
 
+-- Who resumed each coroutine last: the profiler continues a coroutine's stack with its
+-- resumer's, so a flamegraph shows where the coroutine's work came from.
+local parent_of = setmetatable({}, { __mode = "k" })
+M.parent_of = parent_of
+
+--- coroutine.resume, noting the resumer.
+function M.resume(co, ...)
+  parent_of[co] = co_running()
+  return co_resume(co, ...)
+end
+
 --- coroutine.wrap, on top of the hooked create.
 function M.wrap(f)
   local co = M.create(f)
   return function(...)
+    parent_of[co] = co_running()
     return wrap_results(co, co_resume(co, ...))
   end
 end

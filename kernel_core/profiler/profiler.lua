@@ -7,7 +7,7 @@
 -- a C function or a host call); see kernel_core/profiler/sampler.py.
 local host, mux = ...
 
-local getinfo, co_running = debug.getinfo, coroutine.running
+local getinfo, co_running, co_status = debug.getinfo, coroutine.running, coroutine.status
 local collectgarbage, clock, concat, find = collectgarbage, os.clock, table.concat, string.find
 local setmetatable, pairs = setmetatable, pairs
 
@@ -27,6 +27,7 @@ local HOOK_CHUNKS = {
 -- shared by functions that look the same (same kind, name, file and line).
 local id_of = setmetatable({}, { __mode = "k" })
 local kind_of = {} -- id -> kind
+local id_text = {} -- id -> its decimal text (stack keys join these)
 local frames, frame_count, sent_frames = {}, 0, 0 -- id -> {name, file, line, kind}
 local id_by_key = {}
 
@@ -39,13 +40,13 @@ local function intern(name, file, line, kind)
     id_by_key[key] = id
     frames[id] = { name, file, line, kind }
     kind_of[id] = kind
+    id_text[id] = tostring(id)
   end
   return id
 end
 
--- `level` counts from the caller of describe/frame_at, as getinfo's would there.
-local function describe(level, fn)
-  local info = getinfo(level + 1, "Sn")
+-- A frame's id from getinfo's "Sn" table (`fn` is cached unless nil).
+local function identify(info, fn)
   local source, what = info.source, info.what
   if HOOK_CHUNKS[source] then return intern("hook", source, 0, "hook") end
   local file = source
@@ -69,11 +70,9 @@ local function describe(level, fn)
   return id
 end
 
-local function frame_at(level)
-  local info = getinfo(level + 1, "f")
-  if not info then return nil end
-  local fn = info.func
-  return id_of[fn] or describe(level + 1, fn)
+-- `level` counts from the caller of describe, as getinfo's would there.
+local function describe(level, fn)
+  return identify(getinfo(level + 1, "Sn"), fn)
 end
 
 -- Aggregates since the last drain.
@@ -96,28 +95,50 @@ local function note_heap(key, t, record)
 end
 
 -- The stack of the running code as a key "root;...;leaf" of frame ids. `first` is the level
--- to start at; hook machinery on top is skipped, frames below the outermost script frame
--- (the runner, xpcall) dropped, and runs of llmspell's own frames shown as their outermost.
+-- to start at. A coroutine's stack goes on with its resumer's (mux.parent_of). Hook machinery
+-- is left out (and the C functions it called), frames below the outermost script frame (the
+-- runner, xpcall) dropped, and runs of llmspell's own frames shown as their outermost.
 local leaf_first = {}
 local root_first = {}
 local function stack_key(first)
   local n, level = 0, first
-  local id = frame_at(level)
-  while id and kind_of[id] == "hook" do
-    level = level + 1
-    id = frame_at(level)
-  end
+  local co = nil -- the thread being walked: nil for the running one (levels from here)
   local truncated = false
-  while id do
-    n = n + 1
-    leaf_first[n] = id
-    if n >= MAX_DEPTH then
-      truncated = frame_at(level + 1) ~= nil
-      break
+  -- the hot loop of a sample: one getinfo per frame, ids cached by function
+  while true do
+    local info
+    if co then info = getinfo(co, level, "f") else info = getinfo(level, "f") end
+    if info then
+      local fn = info.func
+      local id = id_of[fn]
+      if not id then
+        if co then id = identify(getinfo(co, level, "Sn"), fn) else id = describe(level, fn) end
+      end
+      n = n + 1
+      leaf_first[n] = id
+      if n >= MAX_DEPTH then
+        truncated = true
+        break
+      end
+      level = level + 1
+    else
+      local parent = mux.parent_of[co or co_running()]
+      if not parent or co_status(parent) ~= "normal" then break end
+      co, level = parent, 0
     end
-    level = level + 1
-    id = frame_at(level)
   end
+  -- drop the hook machinery and the C functions it called (resume, sethook)
+  local m = 0
+  for i = 1, n do
+    local fid = leaf_first[i]
+    local kind = kind_of[fid]
+    local next_kind = i < n and kind_of[leaf_first[i + 1]]
+    if kind ~= "hook" and not (kind == "C" and next_kind == "hook") then
+      m = m + 1
+      leaf_first[m] = fid
+    end
+  end
+  n = m
   -- the outermost script frame: below it only the runner's machinery
   local bottom = n
   while bottom > 0 do
@@ -126,7 +147,7 @@ local function stack_key(first)
     bottom = bottom - 1
   end
   if bottom == 0 then bottom = n end -- nothing of the script's: keep what there is
-  local m = 0
+  m = 0
   if truncated then
     m = 1
     root_first[1] = intern("(truncated)", "", 0, "internal")
@@ -144,6 +165,7 @@ local function stack_key(first)
     previous_internal = internal
   end
   if m == 0 then return "" end
+  for i = 1, m do root_first[i] = id_text[root_first[i]] end
   return concat(root_first, ";", 1, m)
 end
 
@@ -204,15 +226,40 @@ local shadows = setmetatable({}, { __mode = "k" })
 local started_at, heap_clock = 0, -1
 local HEAP_PERIOD = 0.02 -- seconds of CPU time between heap points in exact mode
 
-local function shadow()
+-- Only the running thread's frames accumulate time: a thread's open frames are shifted by
+-- the time it was not running (it resumed another, or yielded), so a resumer is not charged
+-- for its coroutine's work, nor `yield` for the time until the next resume.
+local current = nil -- the shadow stack of the thread that ran last
+
+local function switch_to(s, now)
+  if current then current.left_at = now end
+  local left = s.left_at
+  if left then
+    local away = now - left
+    local t = s.t
+    for i = 1, s.n do t[i] = t[i] + away end
+    s.left_at = nil
+  end
+  current = s
+end
+
+local function shadow(now)
   local co = co_running()
   local s = shadows[co]
-  if not s then
+  if s then
+    if s ~= current then switch_to(s, now) end
+    return s
+  end
+  do
     s = {
       n = 0, fn = {}, id = {}, t = {}, child = {}, key = {}, open = {}, script = {},
       internal = {},
     }
+    local parent = mux.parent_of[co]
+    local ps = parent and shadows[parent]
+    if ps and ps.n > 0 and ps.script[ps.n] then s.base_key = ps.key[ps.n] end
     shadows[co] = s
+    switch_to(s, now)
   end
   return s
 end
@@ -243,15 +290,19 @@ local function open(s, fn, id, now)
   -- as in sampling mode: nothing below the outermost script frame (the runner's xpcall),
   -- and a run of llmspell's own frames shown as its outermost
   local kind = kind_of[id]
-  local below = n > 1 and s.script[n - 1]
-  local parent_internal = n > 1 and s.internal[n - 1]
+  local below, parent_internal, parent_key
+  if n > 1 then
+    below, parent_internal, parent_key = s.script[n - 1], s.internal[n - 1], s.key[n - 1]
+  else -- a coroutine's first frame goes on from where its resumer was
+    below, parent_internal, parent_key = s.base_key ~= nil, false, s.base_key
+  end
   local internal = kind == "internal" or (kind == "C" and parent_internal)
   s.internal[n] = internal
   if below then
     if internal and parent_internal then
-      s.key[n] = s.key[n - 1]
+      s.key[n] = parent_key
     else
-      s.key[n] = s.key[n - 1] .. ";" .. id
+      s.key[n] = parent_key .. ";" .. id
     end
     s.script[n] = true
   elseif kind == "lua" or kind == "main" then
@@ -276,12 +327,18 @@ local function on_call()
   local fn = info.func
   local id = id_of[fn] or describe(2, fn)
   if kind_of[id] == "hook" then return end
-  local s = shadow()
-  -- frames an error unwound never returned: drop them up to the caller
+  local s = shadow(now)
   if s.n > 0 then
     local caller = getinfo(3, "f")
     local caller_fn = caller and caller.func
-    while s.n > 0 and s.fn[s.n] ~= caller_fn do close(s, now) end
+    if s.fn[s.n] ~= caller_fn then
+      -- called by the hook machinery (coroutine.resume's wrapper): not the script's call
+      if caller_fn and kind_of[id_of[caller_fn] or describe(3, caller_fn)] == "hook" then
+        return
+      end
+      -- frames an error unwound never returned: drop them up to the caller
+      while s.n > 0 and s.fn[s.n] ~= caller_fn do close(s, now) end
+    end
   end
   open(s, fn, id, now)
 end
@@ -293,14 +350,14 @@ local function on_tail_call()
   local fn = info.func
   local id = id_of[fn] or describe(2, fn)
   if kind_of[id] == "hook" then return end
-  local s = shadow()
+  local s = shadow(now)
   if s.n > 0 then close(s, now) end -- the frame the tail call replaced
   open(s, fn, id, now)
 end
 
 local function on_return()
   local now = clock()
-  local s = shadow()
+  local s = shadow(now)
   if s.n == 0 then return end
   local info = getinfo(2, "f")
   local fn = info and info.func
@@ -340,6 +397,7 @@ function P.stop()
     mux.handlers.call, mux.handlers["tail call"], mux.handlers["return"] = nil, nil, nil
     mux.set_extra_mask("")
     shadows = setmetatable({}, { __mode = "k" })
+    current = nil
   elseif mode == "sampling" then
     mux.sampler = nil
   end

@@ -109,7 +109,7 @@ mux.real_debug = G.debug
 -- ---------------------------------------------------------------- coroutines are hooked
 local coroutine = {}
 for k, v in pairs(G.coroutine) do coroutine[k] = v end
-coroutine.create, coroutine.wrap = mux.create, mux.wrap
+coroutine.create, coroutine.wrap, coroutine.resume = mux.create, mux.wrap, mux.resume
 G.coroutine = coroutine
 
 -- ---------------------------------------------------------------- os.execute status

@@ -209,3 +209,53 @@ def server() -> Iterator[FakeOpenAI]:
     fake = FakeOpenAI().start()
     yield fake
     fake.stop()
+
+
+COROUTINES = """
+local function crunch(n) local s = 0 for i = 1, n do s = s + i % 5 end return s end
+local function producer()
+  return coroutine.wrap(function()
+    for i = 1, 1500 do coroutine.yield(crunch(3000)) end
+  end)
+end
+local function consume(gen)
+  local total = 0
+  for v in gen do total = total + v + crunch(1000) end
+  return total
+end
+local co = coroutine.create(function() local r = consume(producer()) return r end)
+local ok, total = coroutine.resume(co)
+assert(ok, total)
+return total
+"""
+
+
+def test_a_coroutines_stack_goes_on_with_whoever_resumed_it(lua: LuaWorld) -> None:
+    profile = profiled(lua, COROUTINES, rate=2000)
+    crunching = [
+        [f.name for f in frames]
+        for frames, _ in profile.named_stacks()
+        if frames[-1].name == "crunch"
+    ]
+    assert crunching
+    for names in crunching:
+        # main chunk -> the coroutine created there -> consume -> (the generator ->) crunch
+        assert names[0] == "main chunk", names
+        assert names[2] == "consume", names
+        assert "hook" not in names
+        assert "resume" not in names  # the resume machinery is not the script's frame
+    assert any(len(names) == 5 for names in crunching)  # through the generator
+
+
+def test_exact_mode_charges_a_coroutines_time_to_the_coroutine(lua: LuaWorld) -> None:
+    profile = profiled(lua, COROUTINES, mode="exact")
+    stats = {row.frame.name: row for row in profile.top_functions()}
+    calls = {profile.frames[i].name: n for i, n in profile.calls.items()}
+    assert calls["crunch"] == 3000
+    # nothing counts twice: self times add up to the main chunk's total
+    assert sum(r.self_weight for r in stats.values()) == pytest.approx(
+        stats["main chunk"].total_weight
+    )
+    # yield's self time is the switch, not the time until the next resume
+    assert stats["yield"].self_share < 0.3
+    assert stats["crunch"].self_share > 0.3

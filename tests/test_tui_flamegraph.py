@@ -27,7 +27,8 @@ from llmspell_tui.panes.flame_layout import (
     name_contains,
     share_of,
 )
-from llmspell_tui.panes.flamegraph import FlameGraph, FlamegraphPane, frame_class, weight_text
+from llmspell_tui.panes.flamegraph import FlameGraph, FlamegraphPane
+from llmspell_tui.panes.icicle import frame_class, weight_text
 from llmspell_tui.themes import LAYOUT_FILE, load_themes, theme_name
 from tests.tui_fixtures import TUI_LUA, RecordingApp, snapshots_in_snapshots_dir  # noqa: F401
 

@@ -96,6 +96,7 @@ class Profiler:
                 runtime._armer, self.rate, lambda: runtime.host_call, threading.get_ident()
             )
             self._lua.host.gap = self._gap
+            runtime.add_closer(self.sampler.close)  # the world closes: no timer thread left
         self.on_run_ended: Callable[[Profile], None] | None = None  # gets the profile so far
         self._unsampled = 0.0  # running ticks waiting for samples to be spread over
         self._wall = 0.0  # exact mode: seconds of runs so far

@@ -21,6 +21,7 @@ def test_every_example_is_covered() -> None:
         "research_workflow",
         "coroutine_pipeline",
         "helpful_error",
+        "rank_documents",
     }
     assert {p.stem for p in EXAMPLES.glob("*.lua")} == covered
 
@@ -85,3 +86,14 @@ def test_helpful_error_explains_itself(cli: Cli, color: bool) -> None:
     assert "^^^^^^^^" in err
     assert "examples/helpful_error.lua:12: in main chunk" in err
     assert "hint: JSON has no 'stringfy'; did you mean JSON.stringify?" in err
+
+
+def test_rank_documents_profiles_where_its_comments_say(cli: Cli, tmp_path: Path) -> None:
+    out = tmp_path / "rank.folded"
+    script = str(EXAMPLES / "rank_documents.lua")
+    result = cli("profile", script, "-o", str(out), "--", "--rounds", "30")
+    assert result.returncode == 0, result.stderr
+    assert 'top documents:\t[{"id":75,"score":19}' in result.stdout
+    folded = out.read_text()
+    assert "rank (" in folded
+    assert "tokenize (" in folded  # the hot spot the example is there to show

@@ -59,7 +59,9 @@ local function identify(info, fn)
     kind, name, line = "main", "main chunk", 0
   else
     kind, line = "lua", info.linedefined
-    name = info.name or ("function <" .. info.short_src .. ":" .. line .. ">")
+    -- unnamed (called from C, tail-called, anonymous): named by where it is defined, as Lua
+    -- names it in tracebacks but with the file's name only (the frame carries the path)
+    name = info.name or ("function <" .. info.short_src:match("[^/\\]*$") .. ":" .. line .. ">")
   end
   if find(source, "=[llmspell]", 1, true) == 1 then
     kind = "internal"

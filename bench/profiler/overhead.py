@@ -14,7 +14,8 @@ Variants, per workload and round, in an order that rotates every round:
 Two diagnostics, run only when named with ``--variant``, split ``sampling``'s cost in parts:
 
 - ``timer``: ``runtime`` plus a 1000 Hz sampler timer thread that arms nothing (its armer
-  tracks no Lua thread): the cost of the timer thread's wake-ups alone;
+  tracks no Lua thread) but, like the real one, reads the Lua thread's CPU clock and labels
+  the ticks: the cost of the timer thread's wake-ups alone;
 - ``hookonly``: ``sampling`` with profiler.lua's sample function replaced by an empty one:
   the timer and the hook firing, without the stack walk and aggregation.
 
@@ -42,6 +43,7 @@ import json
 import math
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -77,7 +79,8 @@ class Runner:
             from kernel_core.hooks.async_arm import AsyncArmer
             from kernel_core.profiler.sampler import Sampler
 
-            self.timer = Sampler(AsyncArmer(), RATES[variant], lambda: None)
+            # the Lua thread is this one (run_file runs here): its clock is read every wake
+            self.timer = Sampler(AsyncArmer(), RATES[variant], lambda: None, threading.get_ident())
             self.timer.resume()
         elif variant in RATES or variant == "exact":
             from kernel_core.profiler.profiler import Profiler
@@ -100,24 +103,45 @@ class Runner:
         return result
 
     def finish(self) -> dict[str, Any]:
-        """Stop the profiler; its sample count and the ticks the timer armed."""
+        """Stop the profiler: its sample count (the profile's total weight), the ticks counted,
+        the samples the timer armed, and the share of ticks the Lua thread was not scheduled."""
         if self._bare is not None:
             return {}
         out: dict[str, Any] = {}
         if self.timer is not None:
             # ticks counted, none armed: "armed" here is what the timer would have armed
             self.timer.pause()
-            out = {"samples": 0, "armed": round(self.timer.active_seconds() * self.timer.rate)}
+            ticks = round(self.timer.active_seconds() * self.timer.rate)
+            out = {"samples": 0, "ticks": ticks, "armed": ticks}
             self.timer.close()
         if self.profiler is not None:
-            sampler = self.profiler.sampler  # None in exact mode; gone after stop()
+            sampler = self.profiler.sampler  # None in exact mode
             profile = self.profiler.stop()
             if sampler is not None:
-                out = {"samples": profile.samples, "armed": sampler.armed}
+                out = {
+                    "samples": profile.samples,
+                    "ticks": round(sampler.active_seconds() * sampler.rate),
+                    "armed": sampler.armed,
+                    "off_cpu_share": round(off_cpu_weight(profile) / max(1.0, profile.total), 4),
+                }
             else:
                 out = {"calls": sum(profile.calls.values())}
         self.runtime.close()
         return out
+
+
+def off_cpu_weight(profile: Any) -> float:
+    """The weight of the ticks the Lua thread spent not scheduled (a busy machine)."""
+    from kernel_core.profiler.sampler import OFF_CPU
+
+    label = f"wait: {OFF_CPU}"
+    return float(
+        sum(
+            weight
+            for stack, weight in profile.stacks.items()
+            if stack and profile.frames[stack[-1]].name == label
+        )
+    )
 
 
 def timed(runner: Runner, repeat: int) -> tuple[dict[str, Any], Any]:
@@ -142,8 +166,10 @@ def timed(runner: Runner, repeat: int) -> tuple[dict[str, Any], Any]:
 def check_samples(variant: str, figures: dict[str, Any]) -> dict[str, Any]:
     """The expected sample count of a sampling variant, and whether the profiler came close.
 
-    Ticks are wall-clock, so ``samples`` (the profile's total weight) tracks elapsed time even
-    when samples are missed; ``armed`` counts the samples the timer actually armed.
+    Ticks are wall-clock (labelled running, host call or not scheduled), so ``samples`` (the
+    profile's total weight) tracks elapsed time even when samples are missed; ``armed``
+    counts the samples the timer actually armed (at most one per wake-up, none while one
+    armed earlier has not fired).
     """
     if variant not in RATES:
         return {}
@@ -244,11 +270,18 @@ def summarize(
         }
         if variant in RATES:
             record["samples_per_sample"] = round(med(variant, "samples"))
+            record["ticks_per_sample"] = round(med(variant, "ticks"))
             record["armed_per_sample"] = round(med(variant, "armed"))
             record["armed_share"] = med(variant, "armed_share")
             record["other_cpu_per_tick_us"] = round(
-                statistics.median(s["other_cpu"] / s["armed"] for s in samples[variant]) * 1e6, 2
+                statistics.median(s["other_cpu"] / s["ticks"] for s in samples[variant]) * 1e6, 2
             )
+            if variant != "timer":
+                record["other_cpu_per_arm_us"] = round(
+                    statistics.median(s["other_cpu"] / s["armed"] for s in samples[variant]) * 1e6,
+                    2,
+                )
+                record["off_cpu_share"] = med(variant, "off_cpu_share")
         emit(**record)
 
 

@@ -9,8 +9,9 @@ a fixed cost per run. This measures both parts apart from timer noise:
   directly ``--samples`` times from a Lua function at the bottom of a recursion ``depth``
   frames deep, against the same loop calling an empty function;
 - ``hook``: the whole path of a sample as the timer arms it: a count hook of
-  ``SAMPLE_BASE + tick`` set from Lua, the hook dispatch, the multiplexer, the sample function
-  and the multiplexer's re-arming, against the same instructions with no hook armed;
+  ``SAMPLE_BASE + tick % SAMPLE_SPAN`` set from Lua, the hook dispatch, the multiplexer, the
+  sample function and the multiplexer's re-arming, against the same instructions with no hook
+  armed (what arming from the timer thread, ``lua_sethook`` across threads, adds is not in it);
 - ``per_run``: ``run_file`` of ``bench/workloads/empty.lua`` with and without the sampling
   profiler (the run's start and end: the timer resumed and paused, the profile drained).
 
@@ -58,7 +59,8 @@ local function walk(depth, n, forced)
   return clock() - started
 end
 
--- the count hook fires after 256..511 instructions; 600 loop iterations leave it room
+-- a sample's count hook fires within base..base+span-1 instructions: early in the inner loop,
+-- which stands for the script's own work between samples
 local function hooked(depth, n, forced)
   if depth > 1 then
     local r = hooked(depth - 1, n, forced)
@@ -66,9 +68,11 @@ local function hooked(depth, n, forced)
   end
   local started = clock()
   local x = 0
+  local tick = last_tick()
   for _ = 1, n do
     if forced then
-      sethook(hook, "", base + (last_tick() + 1) % span)
+      tick = tick + 1
+      sethook(hook, "", base + tick % span)
     end
     for j = 1, 300 do x = x + j end
   end

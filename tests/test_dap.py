@@ -482,3 +482,19 @@ def test_broken_framing_is_reported_and_the_session_goes_on(dap: MakeClient) -> 
     for byte in b"Content-Length: %d\r\n\r\n" % len(payload) + payload:
         client.write_raw(bytes([byte]))
     assert client.response(8)["success"]
+
+
+def test_an_editor_profiles_the_program_it_launches(dap: MakeClient) -> None:
+    client = dap()
+    client.start(Path(__file__).resolve().parent / "lua" / "profile_work.lua")
+    started = client.ok("llmspell/profileStart", {"rate": 2000})
+    assert started["mode"] == "sampling"
+    client.send("configurationDone")
+    ended = client.event("llmspell/profile")["body"]
+    while not ended.get("runEnded"):
+        ended = client.event("llmspell/profile")["body"]
+    names = {frame[0] for frame in ended["profile"]["frames"]}
+    assert {"crunch_numbers", "parse_records", "spin_for"} <= names
+    stopped = client.ok("llmspell/profileStop")["profile"]
+    assert stopped["interval"] == 1 / 2000
+    client.event("terminated")

@@ -122,8 +122,10 @@ class Runner:
                     "samples": profile.samples,
                     "ticks": round(sampler.active_seconds() * sampler.rate),
                     "armed": sampler.armed,
-                    "off_cpu_share": round(off_cpu_weight(profile) / max(1.0, profile.total), 4),
                 }
+                if self.variant != "hookonly":  # its empty sample function labels nothing
+                    share = off_cpu_weight(profile) / max(1.0, profile.total)
+                    out["off_cpu_share"] = round(share, 4)
             else:
                 out = {"calls": sum(profile.calls.values())}
         self.runtime.close()
@@ -281,6 +283,7 @@ def summarize(
                     statistics.median(s["other_cpu"] / s["armed"] for s in samples[variant]) * 1e6,
                     2,
                 )
+            if "off_cpu_share" in samples[variant][0]:
                 record["off_cpu_share"] = med(variant, "off_cpu_share")
         emit(**record)
 

@@ -12,6 +12,9 @@ a fixed cost per run. This measures both parts apart from timer noise:
   ``SAMPLE_BASE + tick % SAMPLE_SPAN`` set from Lua, the hook dispatch, the multiplexer, the
   sample function and the multiplexer's re-arming, against the same instructions with no hook
   armed (what arming from the timer thread, ``lua_sethook`` across threads, adds is not in it);
+- ``gap``: the one Python call a sample makes when ticks went by without a sample of their
+  own (``host.gap``: the timer woke late, or the thread sat in a host call), against an
+  empty Lua call;
 - ``per_run``: ``run_file`` of ``bench/workloads/empty.lua`` with and without the sampling
   profiler (the run's start and end: the timer resumed and paused, the profile drained).
 
@@ -36,7 +39,7 @@ from bench.profiler.common import WORKLOADS, emit, emit_machine, new_runtime
 # multiplexer's `sampler`), `last_tick` the tick it saw last: passing the next tick each time
 # gives every sample a weight of 1, as a timer that never falls behind would.
 FORCED = """
-local sample, last_tick, hook, sethook, span, base = ...
+local sample, last_tick, hook, sethook, span, base, gap = ...
 local clock = os.clock
 
 local function empty() end
@@ -79,7 +82,19 @@ local function hooked(depth, n, forced)
   return clock() - started
 end
 
-return walk, hooked
+-- host.gap as a sample calls it: the timer is paused, so it finds no tick to report
+local function asked(n, forced)
+  local started = clock()
+  local tick = last_tick()
+  if forced then
+    for _ = 1, n do gap(tick) end
+  else
+    for _ = 1, n do empty(tick) end
+  end
+  return clock() - started
+end
+
+return walk, hooked, asked
 """
 
 
@@ -91,7 +106,7 @@ def forced_samples(depths: list[int], n: int, rounds: int) -> None:
     profiler = Profiler(runtime, mode="sampling")
     lua_side = profiler._lua.module
     mux = runtime.mux
-    walk, hooked = runtime.lua.execute(
+    walk, hooked, asked = runtime.lua.execute(
         FORCED,
         mux.sampler,
         lua_side.last_tick,
@@ -99,6 +114,7 @@ def forced_samples(depths: list[int], n: int, rounds: int) -> None:
         mux.real_debug.sethook,
         mux.SAMPLE_SPAN,
         mux.SAMPLE_BASE,
+        lua_side_host(profiler).gap,
     )
     for depth in depths:
         figures: dict[str, Any] = {"kind": "per_sample", "depth": depth, "samples": n}
@@ -112,6 +128,12 @@ def forced_samples(depths: list[int], n: int, rounds: int) -> None:
             figures[f"{name}_us"] = round(statistics.median(costs), 2)
             figures[f"{name}_us_min"] = round(min(costs), 2)
         emit(**figures)
+    costs = []
+    for _ in range(rounds):
+        asked(n, False)  # warm up
+        base = float(asked(n, False))
+        costs.append((float(asked(n, True)) - base) / n * 1e6)
+    emit(kind="gap", calls=n, gap_us=round(statistics.median(costs), 2))
     profile = profiler.stop()
     top = profile.top_functions(3)
     emit(
@@ -120,6 +142,11 @@ def forced_samples(depths: list[int], n: int, rounds: int) -> None:
         top=[(row.frame.label, row.self_weight) for row in top],
     )
     runtime.close()
+
+
+def lua_side_host(profiler: Any) -> Any:
+    """The host table profiler.lua was loaded with (its ``gap`` is the profiler's)."""
+    return profiler._lua.host
 
 
 def per_run(repeat: int, rounds: int) -> None:

@@ -11,9 +11,9 @@
 # thread at a time, and with its default lock the Lua thread keeps running and the timer
 # thread never gets to arm a sample.
 #
-# Under valgrind the program runs ~50x slower while the timer still ticks at wall-clock rate,
-# so the profiler takes ~50x more samples per instruction than it would natively: the raw Ir
-# ratio overstates the cost. Normalized: Ir per sample = (Ir_sampling - Ir_runtime) / samples
+# Under valgrind the program runs ~40-70x slower (`slowdown`) while the timer still ticks at
+# wall-clock rate, so the profiler takes that many times more samples per instruction than it
+# would natively: the raw Ir ratio overstates the cost. Normalized: Ir per sample = (Ir_sampling - Ir_runtime) / samples
 # (samples: the ticks the timer armed, workload minus empty), and the overhead at the real
 # rate = Ir per sample * rate * runtime_seconds / Ir_runtime, where runtime_seconds is the
 # workload's native run time (measured here, outside valgrind). Prints JSON lines.
@@ -42,7 +42,7 @@ for path in glob.glob(base + ".out-*"):
 once = json.loads(open(base + ".json").read())
 main = ir.pop(1)
 print(json.dumps({"lua": main, "other": sum(ir.values()), "threads": len(ir) + 1,
-                  "armed": once.get("armed", 0)}))
+                  "armed": once.get("armed", 0), "ticks": once.get("ticks", 0)}))
 PY
 }
 
@@ -64,6 +64,7 @@ def net(with_, without, key):
 r_lua, r_other = net(with_r, empty_r, "lua"), net(with_r, empty_r, "other")
 s_lua, s_other = net(with_s, empty_s, "lua"), net(with_s, empty_s, "other")
 samples = with_s["armed"] - empty_s["armed"]
+ticks = with_s["ticks"] - empty_s["ticks"]  # wall-clock ticks of the workload under valgrind
 if samples <= 0:
     sys.exit(f"{workload}: the profiler armed no sample under valgrind ({with_s}): "
              "is valgrind's --fair-sched=yes honoured?")
@@ -74,7 +75,8 @@ per_sample_other = (s_other - r_other) / samples
 emit = lambda **f: print(json.dumps(f), flush=True)
 emit(kind="ir", workload=workload, variant="runtime", ir_lua=r_lua, ir_other=r_other)
 emit(kind="ir", workload=workload, variant="sampling", ir_lua=s_lua, ir_other=s_other,
-     samples_under_valgrind=samples)
+     samples_under_valgrind=samples, ticks_under_valgrind=ticks,
+     slowdown=round(ticks / rate / seconds, 1))
 emit(kind="ir_ratio", workload=workload, figure="sampling/runtime (valgrind's sample rate)",
      lua=round(s_lua / r_lua, 4), all_threads=round(s_total / r_total, 4))
 # what `rate` samples per second would cost at native speed, relative to the run's own Ir

@@ -298,7 +298,7 @@ def once(variant: str, name: str, repeat: int) -> None:
         figures, _ = timed(runner, 1)
         runs.append(figures)
     seconds = statistics.median(r["seconds"] for r in runs)
-    extra = {k: runs[-1][k] for k in ("samples", "armed", "calls") if k in runs[-1]}
+    extra = {k: runs[-1][k] for k in ("samples", "ticks", "armed", "calls") if k in runs[-1]}
     emit(kind="once", variant=variant, workload=name, seconds=round(seconds, 6), **extra)
 
 

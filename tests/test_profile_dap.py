@@ -146,3 +146,55 @@ def test_profiling_started_at_a_stop_counts_from_the_resume(dbg: Debugger, tmp_p
     profile = Profile.from_json(dbg.ok("llmspell/profileStop")["profile"])
     assert profile.duration < 0.8, profile.duration
     assert "spin" in totals(profile)
+
+
+def test_exact_mode_ignores_what_a_client_evaluates_at_a_stop(
+    dbg: Debugger, tmp_path: Path
+) -> None:
+    script = tmp_path / "exact_stop.lua"
+    script.write_text(
+        "local function f(x) return x + 1 end\n"
+        "local function g(n) local s = 0 for i = 1, n do s = s + f(i) end return s end\n"
+        "local before = g(10)\n"
+        "local x = before\n"  # line 4: the breakpoint
+        "return g(10) + x\n"
+    )
+    dbg.set_breakpoints(script, {"line": 4})
+    dbg.ok("llmspell/profileStart", mode="exact")
+    msg_id = dbg.run_file(script)
+    dbg.stopped()
+    top = dbg.top()["id"]
+    assert dbg.evaluate("g(5) + f(1)", top) == "22"
+    dbg.ok("continue", threadId=dbg.thread)
+    dbg.shell_reply(msg_id, timeout=30)
+    profile = Profile.from_json(dbg.ok("llmspell/profileStop")["profile"])
+    calls = {profile.frames[i].name: n for i, n in profile.calls.items()}
+    assert calls["g"] == 2  # not 3: the evaluation at the stop is not the script's
+    assert calls["f"] == 20
+    for frames, _ in profile.named_stacks():
+        assert frames[0].name == "main chunk", [
+            ([f.name for f in s], w) for s, w in profile.named_stacks()
+        ]
+
+
+def test_exact_mode_sees_through_the_debuggers_pcall_wrapper(dbg: Debugger) -> None:
+    # the "error" exception filter swaps pcall for the debugger's own: calls through it must
+    # still count as the script's, under the function that made them
+    dbg.ok("setExceptionBreakpoints", filters=["error"])
+    dbg.ok("llmspell/profileStart", mode="exact")
+    code = (
+        "local function safe(x) return x * 2 end\n"
+        "local function caller() local t = 0 for i = 1, 25 do local ok, v = pcall(safe, i)"
+        " t = t + v end return t end\n"
+        "local r = caller()\n"
+        "return r"
+    )
+    dbg.shell_reply(dbg.execute(code), timeout=30)
+    profile = Profile.from_json(dbg.ok("llmspell/profileStop")["profile"])
+    calls = {profile.frames[i].name: n for i, n in profile.calls.items()}
+    assert calls.get("caller") == 1, (calls, [([f.name for f in s], w) for s, w in profile.named_stacks()])
+    by_line = {profile.frames[i].line: n for i, n in profile.calls.items()}
+    assert by_line[1] == 25  # safe, called through pcall (Lua names it by its line)
+    shown = [([f.name for f in s], w) for s, w in profile.named_stacks()]
+    for frames, _ in profile.named_stacks():
+        assert frames[0].name == "main chunk", shown

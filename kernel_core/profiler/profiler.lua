@@ -63,7 +63,8 @@ local function identify(info, fn)
     -- names it in tracebacks but with the file's name only (the frame carries the path)
     name = info.name or ("function <" .. info.short_src:match("[^/\\]*$") .. ":" .. line .. ">")
   end
-  if find(source, "=[llmspell]", 1, true) == 1 then
+  -- llmspell's own Lua: its files, and glue Python made with lupa's eval ("<python>")
+  if find(source, "=[llmspell]", 1, true) == 1 or source == "<python>" then
     kind = "internal"
     if not info.name then name = file end -- "[llmspell] agent.lua"
   end
@@ -320,9 +321,37 @@ local function open(s, fn, id, now)
   end
 end
 
+local held_at = nil -- exact mode at a debugger stop: nothing recorded, the clock held
+
+-- Whether the shadow's top is reached from the called function's caller through frames
+-- that were never recorded (hook machinery, the C functions and llmspell Lua it calls), and
+-- whether the hook machinery is among them. Levels: 1 this, 2 the handler, 3 the callee.
+local function through_unrecorded(s)
+  local top, via_hook = s.fn[s.n], false
+  for level = 4, 12 do
+    local info = getinfo(level, "f")
+    if not info then return false, false end
+    local f = info.func
+    if f == top then return true, via_hook end
+    local kind = kind_of[id_of[f] or describe(level, f)]
+    if kind == "hook" then
+      via_hook = true
+    elseif kind ~= "C" and kind ~= "internal" then
+      return false, false
+    end
+  end
+  return false, false
+end
+
+local function is_script(id)
+  local kind = kind_of[id]
+  return kind == "lua" or kind == "main"
+end
+
 -- Inside a handler (tail-called by the multiplexer's hook), level 2 is the function the
 -- event is about and level 3 its caller.
 local function on_call()
+  if held_at then return end
   local now = clock()
   local info = getinfo(2, "f")
   if not info then return end
@@ -334,18 +363,24 @@ local function on_call()
     local caller = getinfo(3, "f")
     local caller_fn = caller and caller.func
     if s.fn[s.n] ~= caller_fn then
-      -- called by the hook machinery (coroutine.resume's wrapper): not the script's call
-      if caller_fn and kind_of[id_of[caller_fn] or describe(3, caller_fn)] == "hook" then
-        return
+      local reached, via_hook = through_unrecorded(s)
+      if reached then
+        -- the machinery's own calls are not the script's; a script function it calls
+        -- (the debugger's pcall wrapper calling back) counts as called by the top
+        if via_hook and not is_script(id) then return end
+      elseif caller_fn and kind_of[id_of[caller_fn] or describe(3, caller_fn)] == "hook" then
+        return -- called by the hook machinery (coroutine.resume's wrapper)
+      else
+        -- frames an error unwound never returned: drop them up to the caller
+        while s.n > 0 and s.fn[s.n] ~= caller_fn do close(s, now) end
       end
-      -- frames an error unwound never returned: drop them up to the caller
-      while s.n > 0 and s.fn[s.n] ~= caller_fn do close(s, now) end
     end
   end
   open(s, fn, id, now)
 end
 
 local function on_tail_call()
+  if held_at then return end
   local now = clock()
   local info = getinfo(2, "f")
   if not info then return end
@@ -353,20 +388,38 @@ local function on_tail_call()
   local id = id_of[fn] or describe(2, fn)
   if kind_of[id] == "hook" then return end
   local s = shadow(now)
-  if s.n > 0 then close(s, now) end -- the frame the tail call replaced
+  if s.n > 0 then
+    local caller = getinfo(3, "f")
+    if caller and s.fn[s.n] == caller.func then
+      -- the frame this replaced was never recorded (machinery): a script function it
+      -- tail-calls counts as called by the top, anything else is machinery too
+      if is_script(id) then open(s, fn, id, now) end
+      return
+    end
+    close(s, now) -- the frame the tail call replaced
+  end
   open(s, fn, id, now)
 end
 
 local function on_return()
+  if held_at then return end
   local now = clock()
   local s = shadow(now)
   if s.n == 0 then return end
   local info = getinfo(2, "f")
   local fn = info and info.func
-  -- find the returning function; frames above it were unwound by an error
   local n = s.n
-  while n > 0 and s.fn[n] ~= fn do n = n - 1 end
-  if n == 0 then return end -- not one we saw called (profiling began inside it)
+  if s.fn[n] ~= fn then
+    -- deeper down: frames above it were unwound by an error, or this is a call we did not
+    -- record of a function that is also on the shadow (a C function such as xpcall is one
+    -- object wherever it is called from): only a caller that matches tells them apart
+    while n > 0 and s.fn[n] ~= fn do n = n - 1 end
+    if n == 0 then return end -- not one we saw called (profiling began inside it)
+    if n > 1 then
+      local caller = getinfo(3, "f")
+      if not caller or caller.func ~= s.fn[n - 1] then return end
+    end
+  end
   while s.n >= n do close(s, now) end
 end
 
@@ -395,6 +448,7 @@ end
 
 --- Stop recording (the aggregates stay until drained).
 function P.stop()
+  held_at = nil
   if mode == "exact" then
     mux.handlers.call, mux.handlers["tail call"], mux.handlers["return"] = nil, nil, nil
     mux.set_extra_mask("")
@@ -407,6 +461,21 @@ function P.stop()
 end
 
 --- Close the exact mode's open frames (the end of a run: errors may have unwound them).
+--- The script stopped at a breakpoint (true) or resumed (false): in exact mode, what a
+--- client evaluates at the stop is not the script's, and the time stopped does not count.
+function P.hold(on)
+  if mode ~= "exact" then return end
+  if on then
+    held_at = held_at or clock()
+  elseif held_at then
+    local away = clock() - held_at
+    held_at = nil
+    for _, s in pairs(shadows) do
+      for i = 1, s.n do s.t[i] = s.t[i] + away end
+    end
+  end
+end
+
 function P.close_open()
   local now = clock()
   for _, s in pairs(shadows) do

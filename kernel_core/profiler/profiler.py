@@ -127,9 +127,11 @@ class Profiler:
     def stopped(self) -> None:
         """The script stopped at a breakpoint or a pause (the debugger's stop loop)."""
         self._pause()
+        self._lua.module.hold(True)
 
     def resumed(self) -> None:
         """The script resumed after a stop."""
+        self._lua.module.hold(False)
         if self.runtime.running:
             self._resume()
 

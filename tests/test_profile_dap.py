@@ -198,3 +198,12 @@ def test_exact_mode_sees_through_the_debuggers_pcall_wrapper(dbg: Debugger) -> N
     shown = [([f.name for f in s], w) for s, w in profile.named_stacks()]
     for frames, _ in profile.named_stacks():
         assert frames[0].name == "main chunk", shown
+
+
+def test_profiling_stops_when_the_last_client_disconnects(dbg: Debugger) -> None:
+    dbg.ok("llmspell/profileStart")
+    dbg.shell_reply(dbg.execute(TWO_FUNCTIONS.replace("{seconds}", "0.1")), timeout=30)
+    dbg.ok("disconnect")
+    snapshot = dbg.ok("llmspell/profileSnapshot")
+    assert snapshot["running"] is False  # nobody left to watch it: it no longer costs the script
+    assert "heavy" in totals(Profile.from_json(snapshot["profile"]))

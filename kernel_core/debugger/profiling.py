@@ -106,6 +106,14 @@ class ProfileControl:
             return {"profile": self.last.to_json(), "running": False}
         raise ProfileRequestError("no profile yet: send llmspell/profileStart first")
 
+    def abandon(self) -> None:
+        """The last client left: stop profiling (nobody gets its events, and it costs the
+        script), keeping the profile for llmspell/profileSnapshot."""
+        profiler = self.profiler
+        if profiler is not None:
+            self._ticking.clear()
+            self.last = profiler.stop()
+
     def close(self) -> None:
         """Stop the ticker thread (the kernel is shutting down)."""
         self._ticking.clear()

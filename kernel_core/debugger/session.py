@@ -309,6 +309,7 @@ class DebugSession:
         self.breakpoints.clear()
         self.lua.clear()
         self._unwrap_functions()
+        self.profiling.abandon()
         if args.get("terminateDebuggee"):
             self.runtime.request_abort("interrupt", "terminated by the debugger")
         return None, ("continue" if self.stop is not None else None)
@@ -440,6 +441,7 @@ class DebugSession:
         self.breakpoints.clear()
         self.lua.clear()
         self._unwrap_functions()
+        self.profiling.abandon()
         return None, ("continue" if self.stop is not None else None)
 
     def _require_stop(self) -> Stop:

@@ -155,6 +155,21 @@ def test_pause_stops_a_tight_loop_within_a_second_then_interrupt_ends_it(dbg: De
     assert "interrupt" in str(reply.get("evalue", "")).lower()
 
 
+def test_pause_sent_as_a_run_starts_stops_at_the_scripts_first_line_not_in_llmspell(
+    dbg: Debugger,
+) -> None:
+    # a pause that lands before the script's code runs (llmspell is still starting the run)
+    # stops at the script's next line, with its frame to show, rather than nowhere
+    for _ in range(3):
+        msg_id = dbg.run_file(SPIN)
+        dbg.ok("pause", threadId=1)
+        stop = dbg.stopped(timeout=5)
+        assert stop["reason"] == "pause"
+        assert dbg.frames(), "a pause stop always shows the script's frame"
+        dbg.interrupt()
+        dbg.shell_reply(msg_id)
+
+
 def test_interrupt_while_paused_ends_the_cell_and_the_kernel_stays_usable(dbg: Debugger) -> None:
     code = "local x = 1\nx = x + 1 -- @bp here\nprint('unreached')\n"
     path = dbg.ok("dumpCell", code=code)["sourcePath"]

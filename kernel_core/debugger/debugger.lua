@@ -323,8 +323,9 @@ local function on_line(line)
     if step.mode == "in" then
       local info = getinfo(2, "S")
       if not internal(info.source) and not step.first_skip(line, thread) then
+        local reason = step.reason or "step"
         step = nil
-        enter_stop(on_line, "step")
+        enter_stop(on_line, reason)
         return
       end
     elseif thread == step.thread then
@@ -411,6 +412,13 @@ mux.on_async_action = function(action, message)
     -- serve queued requests here, on the thread that runs; a pause request stops it
     if host.serve_pending() == "pause" then
       local function pause_anchor()
+        if not innermost_bottom(co_running(), pause_anchor) then
+          -- no script code on the stack (the run is starting, or llmspell's own code
+          -- runs): a stop here would show no frame, so stop at the script's next line
+          step = { mode = "in", reason = "pause", first_skip = function() return false end }
+          D.apply_mode()
+          return
+        end
         local decision = enter_stop(pause_anchor, "pause")
         return decision
       end

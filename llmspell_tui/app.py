@@ -156,6 +156,7 @@ class LlmspellApp(App[int]):
         self._footer_stopped = False  # whether the footer last drew the stopped keys
         self._footer_timer: Timer | None = None
         self.profiling = False  # the kernel's profiler is on
+        self._ended_profiles: set[Any] = set()  # "started" stamps of profiles seen stopped
         self.flamegraph_shown = False
 
     def compose(self) -> ComposeResult:
@@ -602,7 +603,17 @@ class LlmspellApp(App[int]):
 
     @_while_shown
     def on_profile_updated(self, event: m.ProfileUpdated) -> None:
-        self.flamegraph_pane.update_profile(event.profile, live=event.running)
+        profile = event.profile
+        session = profile.meta.get("started")
+        if event.running:
+            if session is not None and session in self._ended_profiles:
+                return  # a snapshot or event from before a stop, overtaken by the final profile
+            if not self.profiling:  # started before this TUI looked, or by another client
+                rate = 1 / profile.interval if profile.interval else 0.0
+                self.post_message(m.ProfilingChanged(True, profile.mode, rate))
+        elif session is not None:
+            self._ended_profiles.add(session)
+        self.flamegraph_pane.update_profile(profile, live=event.running)
 
     def action_toggle_profiling(self) -> None:
         """Alt+P: start the kernel's profiler, or stop it and show the final profile."""

@@ -433,13 +433,8 @@ class KernelBridge:
             log.debug("llmspell/profileSnapshot failed: %s", exc)
             return
         update = profile_update(body, running=bool(body.get("running")))
-        if update is None:
-            return
-        if update.running:  # profiling was started before this TUI looked, or by another client
-            profile = update.profile
-            rate = 1 / profile.interval if profile.interval else 0.0
-            self.post(m.ProfilingChanged(True, profile.mode, rate))
-        self.post(update)
+        if update is not None:  # a running one turns profiling on in the app (another client's)
+            self.post(update)
 
     async def evaluate(self, expression: str, frame_id: int | None) -> None:
         """Evaluate an expression in a frame (the console while paused)."""

@@ -72,7 +72,7 @@ def add_parser(command: object) -> None:
     p.add_argument(
         "--mode",
         choices=["sampling", "exact"],
-        help="sampling (low overhead) or exact (call counts and times, several times slower); "
+        help="sampling (low overhead) or exact (call counts and times, 5-200x slower); "
         "default: [profiler] mode",
     )
     p.add_argument(

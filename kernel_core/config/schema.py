@@ -305,7 +305,7 @@ SCHEMA: dict[str, Section] = {
             "mode": Setting(
                 "sampling",
                 _choice("sampling", "exact"),
-                "sampling = a timer-armed hook records stacks (about 1% overhead); exact = "
+                "sampling = a timer-armed hook records stacks (1 to 4% overhead); exact = "
                 "call/return hooks count every call and time it (5 to 50 times slower).",
                 "sampling|exact",
             ),

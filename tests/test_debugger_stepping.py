@@ -162,6 +162,7 @@ def test_pause_sent_as_a_run_starts_stops_at_the_scripts_first_line_not_in_llmsp
     # stops at the script's next line, with its frame to show, rather than nowhere
     for _ in range(3):
         msg_id = dbg.run_file(SPIN)
+        dbg.wait_event("loadedSource")  # the run has begun: its file is compiled
         dbg.ok("pause", threadId=1)
         stop = dbg.stopped(timeout=5)
         assert stop["reason"] == "pause"

@@ -266,6 +266,7 @@ async def test_f6_pauses_a_script_spinning_in_a_loop(started: Any) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         started(app)
         await app.waiter.wait_for(KernelBusy, lambda m: m.busy)
+        await pilot.pause(0.3)  # spinning by now (a pause before that stops at line 2)
         await pilot.press("f6")
         stop = await app.waiter.wait_for(Stopped)
         await app.waiter.wait_for(VariablesLoaded)

@@ -350,7 +350,8 @@ end
 
 -- Inside a handler (tail-called by the multiplexer's hook), level 2 is the function the
 -- event is about and level 3 its caller.
-local function on_call()
+-- A function was entered: by a call, or by a tail call that replaced the caller's frame.
+local function entered(tail)
   if held_at then return end
   local now = clock()
   local info = getinfo(2, "f")
@@ -362,7 +363,15 @@ local function on_call()
   if s.n > 0 then
     local caller = getinfo(3, "f")
     local caller_fn = caller and caller.func
-    if s.fn[s.n] ~= caller_fn then
+    if tail then
+      if s.fn[s.n] == caller_fn then
+        -- the frame this replaced was never recorded (machinery): a script function it
+        -- tail-calls counts as called by the top, anything else is machinery too
+        if is_script(id) then open(s, fn, id, now) end
+        return
+      end
+      close(s, now) -- the frame the tail call replaced
+    elseif s.fn[s.n] ~= caller_fn then
       local reached, via_hook = through_unrecorded(s)
       if reached then
         -- the machinery's own calls are not the script's; a script function it calls
@@ -379,27 +388,9 @@ local function on_call()
   open(s, fn, id, now)
 end
 
-local function on_tail_call()
-  if held_at then return end
-  local now = clock()
-  local info = getinfo(2, "f")
-  if not info then return end
-  local fn = info.func
-  local id = id_of[fn] or describe(2, fn)
-  if kind_of[id] == "hook" then return end
-  local s = shadow(now)
-  if s.n > 0 then
-    local caller = getinfo(3, "f")
-    if caller and s.fn[s.n] == caller.func then
-      -- the frame this replaced was never recorded (machinery): a script function it
-      -- tail-calls counts as called by the top, anything else is machinery too
-      if is_script(id) then open(s, fn, id, now) end
-      return
-    end
-    close(s, now) -- the frame the tail call replaced
-  end
-  open(s, fn, id, now)
-end
+-- tail calls keep the levels: in `entered`, 2 is still the function entered
+local function on_call() return entered(false) end
+local function on_tail_call() return entered(true) end
 
 local function on_return()
   if held_at then return end

@@ -152,7 +152,7 @@ def test_frames_are_coloured_by_file_stably_and_synthetic_ones_apart() -> None:
 
 def test_weights_read_as_samples_with_their_time_or_as_time_in_exact_mode() -> None:
     assert weight_text(work_profile(), 1234) == "1,234 samples (1.23 s)"
-    assert weight_text(work_profile(), 1) == "1 sample (1.0 ms)"
+    assert weight_text(work_profile(), 1) == "1 sample (1 ms)"
     exact = Profile(mode="exact", unit="microseconds")
     assert weight_text(exact, 12_345) == "12.3 ms"
     assert weight_text(exact, 850) == "850 µs"
@@ -214,7 +214,7 @@ async def test_arrows_walk_callers_callees_and_neighbours_and_the_detail_line_fo
         await pilot.press("down", "down")
         assert cursor_name(app) == "heavy"
         assert app.pane.detail == (
-            "heavy · examples/work.lua:3 · 600 samples (600.0 ms) · 60.0% of total"
+            "heavy · examples/work.lua:3 · 600 samples (600 ms) · 60.0% of total"
         )
         await pilot.press("down")
         assert cursor_name(app) == "parse"
@@ -254,7 +254,7 @@ async def test_clicking_a_frame_zooms_into_it_and_hovering_tells_its_share() -> 
         light = block_named(graph, "light")
         await pilot.hover(graph, offset=(light.x + 1, light.depth))
         tooltip = str(graph.tooltip)
-        assert tooltip == "light\nexamples/work.lua:10\n200 samples (200.0 ms) · 20.0% of total"
+        assert tooltip == "light\nexamples/work.lua:10\n200 samples (200 ms) · 20.0% of total"
         await pilot.click(graph, offset=(light.x + 1, light.depth))
         assert graph.zoom is not None
         assert graph.zoom.name == "light"
@@ -367,7 +367,7 @@ async def test_exact_profiles_show_calls_and_the_heap_lists_its_growth() -> None
             "+100 KiB  light  examples/work.lua:10",
         ]
         await pilot.press("down", "down")
-        assert app.pane.detail == "heavy · examples/work.lua:3 · 3.0 ms · 75.0% of total · 30 calls"
+        assert app.pane.detail == "heavy · examples/work.lua:3 · 3 ms · 75.0% of total · 30 calls"
 
 
 # ---------------------------------------------------------------------- snapshots

@@ -27,6 +27,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from kernel_core.profiler.export.describe import format_seconds
 from kernel_core.profiler.model import SYNTHETIC_KINDS, Frame, Profile
 from kernel_core.profiler.tree import Node
 from llmspell_tui.panes.flame_layout import (
@@ -61,22 +62,13 @@ def percent(share: float) -> str:
     return f"{share * 100:.1f}%"
 
 
-def duration(seconds: float) -> str:
-    """Seconds in the unit that reads best (µs, ms, s)."""
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} µs"
-    if seconds < 1:
-        return f"{seconds * 1e3:.1f} ms"
-    return f"{seconds:.2f} s"
-
-
 def weight_text(profile: Profile, weight: float) -> str:
     """A weight as a person reads it: samples (with their time) or time (exact mode)."""
     if profile.unit == "samples":
         samples = round(weight)
         text = f"{samples:,} sample{'s' if samples != 1 else ''}"
-        return f"{text} ({duration(profile.seconds(weight))})" if profile.interval else text
-    return duration(profile.seconds(weight))
+        return f"{text} ({format_seconds(profile.seconds(weight))})" if profile.interval else text
+    return format_seconds(profile.seconds(weight))
 
 
 def frame_class(frame: Frame | None) -> str:

@@ -138,7 +138,8 @@ class Sampler:
         return self._marks[1] + wall_elapsed  # no per-thread clock: all wall time ran
 
     def _count(self, now: float) -> tuple[int, bool]:
-        """Count the time since the marks; returns (new ticks, whether the Lua thread ran)."""
+        """Count the time since the marks; returns (new ticks, whether a sample may land: the
+        Lua thread ran, or sits in a host call it will come back from)."""
         wall, cpu = self._marks
         spent = max(0.0, now - wall)
         cpu_now = self._cpu_now(spent)
@@ -170,7 +171,7 @@ class Sampler:
         while len(self._late) > MAX_QUEUED:
             self._late.popleft()
         self._tick = total
-        return new, running > 0
+        return new, running > 0 or host is not None
 
     def _loop(self) -> None:
         # Wake at a random moment around every tick (0.5 to 1.5 intervals apart): a fixed
@@ -191,7 +192,7 @@ class Sampler:
                 # armed under the lock: once pause() returns, no sample is armed any more.
                 # Only when the thread ran (or sits in a host call): a thread the OS is not
                 # running would take the sample wherever it resumes.
-                if new and (ran or self._host_call() is not None):
+                if new and ran:
                     sample = SAMPLE_BASE + self._tick % SAMPLE_SPAN
                     if self._armer.arm_sample(sample, PENDING):
                         self.armed += 1

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,8 @@ ADAPTER_ONLY = {"supportsRestartRequest"}
 RESUME_COMMANDS = {"continue", "next", "stepIn", "stepOut", "stepBack", "reverseContinue"}
 BREAKPOINT_COMMANDS = {"setBreakpoints", "setFunctionBreakpoints", "setExceptionBreakpoints"}
 REQUEST_TIMEOUT = 30.0
+# CSI sequences (colours, cursor moves) and OSC sequences (titles, links), as ECMA-48 frames them
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
 
 
 class DapError(LlmspellError):
@@ -306,8 +309,11 @@ class DapAdapter:
             category = "stderr" if content.get("name") == "stderr" else "stdout"
             self.event("output", {"category": category, "output": str(content.get("text", ""))})
         elif msg.msg_type == "error":
+            # Jupyter tracebacks carry ANSI colour (frontends render it); an editor's debug
+            # console shows escapes raw, so the report goes out as plain text
             lines = content.get("traceback") or [f"{content.get('ename')}: {content.get('evalue')}"]
-            self.event("output", {"category": "stderr", "output": "\n".join(lines) + "\n"})
+            text = ANSI_ESCAPE.sub("", "\n".join(str(line) for line in lines))
+            self.event("output", {"category": "stderr", "output": text + "\n"})
 
     # ------------------------------------------------------------------ lifecycle requests
 

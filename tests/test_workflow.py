@@ -462,3 +462,35 @@ def test_result_converts_to_json(lua: LuaWorld) -> None:
         """
     )
     assert run.value == [1, 2]
+
+
+def test_a_step_result_in_a_template_is_the_steps_text_output(lua: LuaWorld) -> None:
+    # LLMSpell scripts chain tools with "{{step.NAME.result}}": the next tool gets a string
+    result = lua.ok(
+        """
+        local wf = Workflow.sequential():name("chain")
+          :step{name = "up", type = "tool", tool = "text-manipulator",
+                input = {operation = "uppercase", input = "hello"}}
+          :step{name = "rev", type = "tool", tool = "text-manipulator",
+                input = {operation = "reverse", input = "{{step.up.result}}"}}
+          :step{name = "echo", fn = function(i) return i end,
+                input = {a = "{{previous.result}}", b = "{{up.result}}"}}
+          :build()
+        return wf:execute({})
+        """
+    ).value
+    assert result["outputs"]["rev"]["result"]["result"] == "OLLEH"
+    assert result["outputs"]["echo"] == {"a": "OLLEH", "b": "HELLO"}
+
+
+def test_a_failing_tool_step_names_no_internal_file(lua: LuaWorld) -> None:
+    message = lua.fails(
+        """
+        Workflow.sequential():name("bad")
+          :step{name = "up", type = "tool", tool = "text-manipulator",
+                input = {operation = "uppercase", input = {}}}
+          :build():execute({})
+        """
+    )
+    assert "must be a string" in message
+    assert "[llmspell]" not in message and "workflow_steps" not in message

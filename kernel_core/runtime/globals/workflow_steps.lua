@@ -312,7 +312,9 @@ function runners.tool(step, input)
     error(format("tool step '%s': input must be a table of parameters, got %s", step.name,
       describe(input)), 0)
   end
-  local result = Tool.execute(step.tool, input)
+  -- through pcall: Tool.execute raises at its caller's line, which would be this file's
+  local ok, result = pcall(Tool.execute, step.tool, input)
+  if not ok then error(result, 0) end
   if type(result) == "table" and result.success == false then
     error(format("tool '%s' failed: %s", step.tool, failure_message(result)), 0)
   end

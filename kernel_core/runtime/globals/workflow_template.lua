@@ -4,9 +4,12 @@
 -- A reference names a value of the running workflow:
 --   {{input}} {{input.key.sub}}               the workflow's execute() input
 --   {{step.NAME}} {{step.NAME.output}}        a finished step's output (also steps.NAME,
---   {{step.NAME.result}} {{NAME.output}}      NAME.result; .success .error .duration_ms
---   {{step.NAME.output.field}}                read the step record; other keys walk the output)
---   {{previous}} {{previous.output}}          the previous step's output (also prev, last)
+--   {{NAME.output}}                           .success .error .duration_ms read the step
+--   {{step.NAME.output.field}}                record; other keys walk the output)
+--   {{step.NAME.result}} {{NAME.result}}      the step's text output (T.text_of), as
+--                                             LLMSpell hands a step's result on: a string
+--   {{previous}} {{previous.output}}          the previous step's output (also prev, last;
+--                                             previous.result is its text)
 --   {{loop.index}} {{loop.value}}             the current loop iteration (index is 1-based)
 --   {{shared.key}}                            shared data (wf:set_shared_data, ctx:set_shared)
 --   {{workflow.name}} {{workflow.id}} {{workflow.execution_id}} {{workflow.type}}
@@ -79,6 +82,7 @@ local function step_ref(scope, parts, first)
   local record = scope.records[parts[first]]
   if record == nil then return MISSING end
   local field = parts[first + 1]
+  if field == "result" and parts[first + 2] == nil then return T.text_of(record.output) end
   if field == nil or field == "output" or field == "result" then
     return walk(record.output, parts, first + 2)
   end
@@ -93,6 +97,7 @@ end
 local function previous_ref(scope, parts)
   if not scope.has_previous then return MISSING end
   local field = parts[2]
+  if field == "result" and parts[3] == nil then return T.text_of(scope.previous) end
   local first = (field == "output" or field == "result") and 3 or 2
   return walk(scope.previous, parts, first)
 end

@@ -27,7 +27,11 @@ NOT_CONFIG_ENV: dict[str, str] = {
     "LLMSPELL_CONFIG": "a config file read like --config FILE",
     "LLMSPELL_CONFIG_DIR": "the directory holding the user file config.toml",
     "LLMSPELL_DATA_DIR": "the user data directory (State's database by default)",
-    "LLMSPELL_RUNTIME_DIR": "the directory for kernel connection files and sockets",
+    "LLMSPELL_RUNTIME_DIR": (
+        "the directory for kernel connection files and sockets: yours and not group- or "
+        "world-writable (refused otherwise, never chmod-ed), created 0700 if missing; "
+        "default $XDG_RUNTIME_DIR/llmspell, else /run/user/UID/llmspell, else DATA_DIR/runtime"
+    ),
     "LLMSPELL_TOOLS_ALLOWED_PATHS": "LLMSpell's name for [tools] allowed_paths, comma-separated",
 }
 

@@ -7,7 +7,6 @@ adding non-standard keys to the file Jupyter clients read.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import uuid
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kernel_core.errors import LlmspellError
-from kernel_core.paths import runtime_dir
+from kernel_core.paths import ensure_runtime_dir
 
 CHANNELS = ("shell", "iopub", "stdin", "control", "hb")
 
@@ -94,12 +93,8 @@ def read_connection_file(path: Path) -> ConnectionInfo:
 
 
 def kernels_dir() -> Path:
-    """The directory holding connection files, created 0700."""
-    directory = runtime_dir()
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with contextlib.suppress(OSError):
-        os.chmod(directory, 0o700)
-    return directory
+    """The directory holding connection files (created 0700; an unsafe one is refused)."""
+    return ensure_runtime_dir()
 
 
 @dataclass

@@ -171,16 +171,22 @@ def test_profiling_twice_in_one_world_starts_from_an_empty_profile(lua: LuaWorld
     code = A_AND_B.replace("{rounds}", "6000")
     first = profiled(lua, code, rate=1000)
     second = profiled(lua, code, rate=1000)
-    assert second.total == pytest.approx(second.duration * 1000, rel=0.2)
     assert first.total > 0
     assert second.total > 0
-    # between runs nothing is counted: two runs of 0.15 s, not the pause between them
+    # the second profile holds its own run's samples only, never the first run's too (a
+    # machine under load takes fewer samples, never more than one a tick)
+    assert second.total <= second.duration * 1000 * 1.5
+    # between runs nothing is counted: the profile's time lies inside the two runs, however
+    # long they take on this machine, and never includes the pause between them
     profiler = Profiler(lua.runtime, rate=1000)
-    lua.ok(code)
-    time.sleep(0.3)
-    lua.ok(code)
+    runs = 0.0
+    for pause in (0.3, 0.0):
+        started = time.perf_counter()
+        lua.ok(code)
+        runs += time.perf_counter() - started
+        time.sleep(pause)
     both = profiler.stop()
-    assert 0.25 < both.duration < 0.6
+    assert 0 < both.duration <= runs
 
 
 def test_bad_modes_rates_and_double_starts_say_what_to_do(lua: LuaWorld) -> None:

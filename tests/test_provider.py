@@ -148,3 +148,31 @@ def test_local_provider_streams_in_pieces_then_completes() -> None:
     assert len(deltas) > 2
     assert "".join(deltas) == final.response.content
     assert final.response.usage.completion_tokens > 0
+
+
+def test_a_provider_list_entry_works_as_a_table_and_as_its_name(lua: LuaWorld) -> None:
+    # scripts written against LLMSpell concatenate entries and pass them where a name goes
+    value = lua.ok(
+        """
+        local p = Provider.list()[1]
+        local a = Agent.builder():name("by-entry"):provider(p):build()
+        local b = Agent.create({name = "by-table", provider = p})
+        return {name = p.name, text = "using " .. p, back = p .. "!", str = tostring(p),
+                ok = Provider.isAvailable(p), got = Provider.get(p).name,
+                caps = Provider.getCapabilities(p) ~= nil,
+                reply = a:execute({text = "hi"}).text ~= nil,
+                b = b:execute({text = "hi"}).text ~= nil,
+                json = JSON.parse(JSON.stringify(p)).name}
+        """
+    ).value
+    name = "builtin/local/llmspell-local"
+    assert value["name"] == name
+    assert value["text"] == "using " + name
+    assert value["back"] == name + "!"
+    assert value["str"] == name
+    assert value["ok"] is True
+    assert value["got"] == name
+    assert value["caps"] is True
+    assert value["reply"] is True
+    assert value["b"] is True
+    assert value["json"] == name

@@ -493,4 +493,5 @@ def test_a_failing_tool_step_names_no_internal_file(lua: LuaWorld) -> None:
         """
     )
     assert "must be a string" in message
-    assert "[llmspell]" not in message and "workflow_steps" not in message
+    assert "[llmspell]" not in message
+    assert "workflow_steps" not in message

@@ -275,6 +275,7 @@ end
 
 function Builder:provider(value)
   check_self("AgentBuilder:provider", self, builder_mt)
+  value = api.provider_name(value) -- a Provider.list() entry stands for its name
   self.cfg.provider = check("AgentBuilder:provider", 1, value, "string")
   return self
 end

@@ -47,6 +47,13 @@ RESOURCE_KEYS = {
 }
 
 
+def _provider_name(value: Any) -> Any:
+    """A Provider.list() entry (a table with ``name``) stands for its name, as in LLMSpell."""
+    if isinstance(value, dict) and isinstance(value.get("name"), str):
+        return value["name"]
+    return value
+
+
 @dataclass
 class AgentConfig:
     """Everything that configures one agent (the API key is never shown)."""
@@ -76,11 +83,11 @@ class AgentConfig:
         cfg = cls(name=str(data.get("name") or f"agent_{uuid.uuid4().hex[:8]}"))
         cfg.description = str(data.get("description") or DEFAULT_DESCRIPTION)
         cfg.agent_type = str(data.get("type") or data.get("agent_type") or "llm")
-        provider = data.get("provider")
+        provider = _provider_name(data.get("provider"))
         cfg.provider = str(provider) if provider else None
         model = data.get("model")
         if isinstance(model, dict):
-            cfg.provider = str(model.get("provider") or cfg.provider or "") or None
+            cfg.provider = str(_provider_name(model.get("provider")) or cfg.provider or "") or None
             model_id = model.get("model_id") or model.get("model")
             cfg.model = str(model_id) if model_id else None
             for key in ("temperature", "max_tokens"):

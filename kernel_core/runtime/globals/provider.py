@@ -82,9 +82,20 @@ def install(runtime: ScriptRuntime) -> None:
         return bool(info and info.available)
 
     table = runtime.lua.table()
-    table.list = runtime.host_function("Provider.list", provider_list)
-    table.get = runtime.host_function("Provider.get", get)
-    table.getCapabilities = runtime.host_function("Provider.getCapabilities", capabilities)
-    table.isAvailable = runtime.host_function("Provider.isAvailable", is_available)
+    listed = runtime.host_function("Provider.list", provider_list)
+    table.list = runtime.lua.eval(
+        "function(listed, entries) return function() return entries(listed()) end end"
+    )(listed, runtime.api.provider_entries)
+    by_name = runtime.lua.eval(
+        "function(fn, name_of) return function(name) return fn(name_of(name)) end end"
+    )
+    name_of = runtime.api.provider_name
+    table.get = by_name(runtime.host_function("Provider.get", get), name_of)
+    table.getCapabilities = by_name(
+        runtime.host_function("Provider.getCapabilities", capabilities), name_of
+    )
+    table.isAvailable = by_name(
+        runtime.host_function("Provider.isAvailable", is_available), name_of
+    )
     table.default = runtime.host_function("Provider.default", lambda: registry().default)
     runtime.set_global("Provider", table)

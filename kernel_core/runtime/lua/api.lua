@@ -68,6 +68,27 @@ function A.fire_hook(...)
   return impl(...)
 end
 
+--- Entries of Provider.list(): tables with `name` that scripts written against LLMSpell
+--- also use as the name itself ("using " .. p, Agent.builder():provider(p)).
+local provider_entry_mt = { __name = "llmspell.provider" }
+provider_entry_mt.__tostring = function(entry) return tostring(entry.name) end
+provider_entry_mt.__concat = function(a, b)
+  if getmetatable(a) == provider_entry_mt then a = tostring(a.name) end
+  if getmetatable(b) == provider_entry_mt then b = tostring(b.name) end
+  return a .. b
+end
+
+function A.provider_entries(list)
+  for _, entry in ipairs(list) do setmetatable(entry, provider_entry_mt) end
+  return list
+end
+
+--- The provider name a value stands for: a Provider.list() entry's name, else the value.
+function A.provider_name(value)
+  if getmetatable(value) == provider_entry_mt then return value.name end
+  return value
+end
+
 function A.table_id(t) return format("%p", t) end
 function A.new_table() return {} end
 

@@ -29,7 +29,10 @@ def test_process_executor_runs_allowed_commands_without_a_shell(
         lua, "process-executor", f'{{executable = "pwd", working_directory = "{tmp_path}"}}'
     )
     assert value["result"]["stdout"].strip() == str(tmp_path.resolve())
-    value = _result(lua, "process-executor", '{executable = "ls", arguments = {"/nonexistent"}}')
+    missing = tmp_path / "nonexistent"
+    value = _result(
+        lua, "process-executor", f'{{executable = "ls", arguments = {{"{missing}"}}}}'
+    )
     assert value["success"] is True
     assert value["result"]["success"] is False
     assert "failed with exit code Some(2)" in value["message"]

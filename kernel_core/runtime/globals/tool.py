@@ -51,6 +51,7 @@ class ToolGlobal:
             sandbox=PathSandbox(list(tools["allowed_paths"])),
             max_file_size=int(tools["max_file_size"]),
             allow_process_execution=bool(tools["allow_process_execution"]),
+            sandbox_level=self.runtime.sandbox_level,
         )
 
     # ------------------------------------------------------------------ execution
@@ -166,7 +167,9 @@ class ToolGlobal:
         if spec is None:
             return False
         if spec.name == "process-executor":
-            return bool(self.runtime.config.get("tools", "allow_process_execution"))
+            return self.runtime.sandbox_level != "restricted" and bool(
+                self.runtime.config.get("tools", "allow_process_execution")
+            )
         return True
 
     def _discovery(self, filter_data: dict[str, Any] | None) -> list[dict[str, Any]]:

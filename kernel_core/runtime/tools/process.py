@@ -9,6 +9,7 @@ import subprocess
 import time
 from typing import Any
 
+from kernel_core.runtime.tools import process_policy
 from kernel_core.runtime.tools.errors import SecurityViolation, ToolValidationError
 from kernel_core.runtime.tools.registry import ToolSpec
 from kernel_core.runtime.tools.result import ToolOutput, envelope_output
@@ -88,26 +89,40 @@ def run(params: dict[str, Any], context: ToolContext) -> ToolOutput:
     executable = params["executable"]
     if any(bad in executable for bad in ("..", ";", "|", "&", "`")):
         raise ToolValidationError(f"Invalid executable name: {executable}")
+    if context.sandbox_level == "restricted":
+        raise SecurityViolation(
+            f"Execution of '{executable}' is not permitted: the restricted sandbox runs no "
+            'processes (set [runtime] sandbox = "trusted" in llmspell.toml or run with '
+            "--sandbox trusted)"
+        )
     if not context.allow_process_execution:
         raise SecurityViolation(
             f"Execution of '{executable}' is not permitted: process execution is disabled "
             "([tools] allow_process_execution = false)"
         )
     base = os.path.basename(executable)
-    resolved = shutil.which(executable)
-    if resolved is None:
-        raise ToolValidationError(f"Executable not found in PATH: {executable}")
     if base in BLOCKED or base not in ALLOWED:
+        if shutil.which(executable) is None:
+            raise ToolValidationError(f"Executable not found in PATH: {executable}")
         raise SecurityViolation(
             f"Execution of '{executable}' is not permitted (allowed: {', '.join(sorted(ALLOWED))})"
         )
-    arguments = [_escape(str(a)) for a in params.get("arguments") or []]
+    resolved = process_policy.resolve_executable(executable, shutil.which)
+    if resolved is None:
+        raise ToolValidationError(f"Executable not found in PATH: {executable}")
     cwd = None
     if params.get("working_directory"):
         real = context.sandbox.resolve(str(params["working_directory"]), "execute in")
         if not real.is_dir():
             raise ToolValidationError(f"Working directory does not exist: {real}")
         cwd = str(real)
+    # checked as they will run: the escaping removes substitutions, which can make new options
+    arguments = [_escape(str(a)) for a in params.get("arguments") or []]
+
+    def check_path(path: str) -> None:
+        context.sandbox.resolve(os.path.join(cwd or os.getcwd(), path), f"{base} argument")
+
+    process_policy.check(base, arguments, check_path)
     requested = params.get("environment") or {}
     env = {k: os.environ[k] for k in ("PATH",) if k in os.environ}
     env.update({k: str(v) for k, v in requested.items() if k in PASSED_ENV})

@@ -42,6 +42,7 @@ class ToolContext:
     sandbox: PathSandbox
     max_file_size: int = 50_000_000
     allow_process_execution: bool = True
+    sandbox_level: str = "trusted"  # the runtime's [runtime] sandbox
     cancelled: threading.Event = field(default_factory=threading.Event)
 
     def check_cancelled(self) -> None:

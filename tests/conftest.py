@@ -16,6 +16,9 @@ import pytest
 from kernel_core.config import Config, load_config
 from kernel_core.runtime.script_runtime import BufferSink, RunOutcome, ScriptContext, ScriptRuntime
 
+# which external tools some tests need; with LLMSPELL_REQUIRE_ALL_TESTS=1 a skip fails
+pytest_plugins = ["tests.required_tools"]
+
 ROOT = Path(__file__).resolve().parent.parent
 LUA_FIXTURES = Path(__file__).resolve().parent / "lua"
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from kernel_core.profiler.export.palette import (
     file_color,
 )
 from kernel_core.profiler.model import Frame, Profile
+from tests.required_tools import JSDOM_PATH, jsdom_available
 
 DATA = Path(__file__).resolve().parent / "data"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -465,7 +465,6 @@ def test_large_profiles_render_every_format_and_leave_out_only_invisible_frames(
 
 
 # The zoom and search script, run in a DOM: jsdom (Debian: apt-get install node-jsdom).
-JSDOM_PATH = "/usr/share/nodejs"
 JS_DRIVER = r"""
 const { JSDOM } = require("jsdom");
 const fs = require("fs");
@@ -501,19 +500,10 @@ process.stdout.write(JSON.stringify(out));
 """
 
 
-def jsdom_available() -> bool:
-    if shutil.which("node") is None:
-        return False
-    probe = subprocess.run(
-        ["node", "-e", "require('jsdom')"],
-        env={**os.environ, "NODE_PATH": JSDOM_PATH},
-        capture_output=True,
-        check=False,
-    )
-    return probe.returncode == 0
-
-
-@pytest.mark.skipif(not jsdom_available(), reason="node with jsdom is not installed")
+@pytest.mark.skipif(
+    not jsdom_available(),
+    reason="node with jsdom is not installed (Debian: apt-get install nodejs node-jsdom)",
+)
 def test_clicking_a_frame_zooms_into_it_and_search_highlights_matches(tmp_path: Path) -> None:
     profile = sampling_profile()
     svg_file = tmp_path / "profile.svg"

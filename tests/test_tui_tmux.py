@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import subprocess
 import sys
 import time
@@ -21,12 +20,13 @@ from pathlib import Path
 import pytest
 
 from kernel_core.kernel.registry import known_kernels
+from tests.required_tools import tmux_available
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICKSTART = "examples/quickstart.lua"
 
 pytestmark = pytest.mark.skipif(
-    shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it)"
+    not tmux_available(), reason="tmux is not installed (Debian: apt-get install tmux)"
 )
 
 

@@ -237,6 +237,30 @@ def test_instruction_limit_stops_an_endless_loop(cli: Cli) -> None:
     assert result.stderr.startswith("limit exceeded: instruction limit of 100000 exceeded")
 
 
+@pytest.mark.parametrize("written", ["1e5", "100_000", "1E5", "100000"])
+def test_count_flags_take_numbers_as_the_docs_write_them(cli: Cli, written: str) -> None:
+    # the tutorial writes --instruction-limit 1e8
+    loop = "local n = 0 while true do n = n + 1 end"
+    result = cli("exec", loop, "--instruction-limit", written)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("limit exceeded: instruction limit of 100000 exceeded")
+    sized = cli("exec", "print('fits')", "--memory-limit", written.replace("5", "8"))
+    assert (sized.returncode, sized.stdout) == (0, "fits\n"), sized.stderr
+
+
+def test_count_flags_refuse_what_is_not_a_whole_number(cli: Cli, tmp_path: Path) -> None:
+    result = cli("exec", "print(1)", "--instruction-limit", "1.5e0")
+    assert result.returncode == 2
+    assert "bad value for 'runtime.instruction_limit'" in result.stderr
+    assert "expected a whole number such as 1000 or 1e8, got '1.5e0'" in result.stderr
+    _write(tmp_path / "quick.lua", "print(1)\n")
+    top = cli("profile", "quick.lua", "--top", "1e1", "-o", "quick.txt")
+    assert top.returncode == 0, top.stderr
+    bad = cli("profile", "quick.lua", "--top", "ten", "-o", "quick.txt")
+    assert bad.returncode == 2
+    assert "argument --top: expected a whole number" in bad.stderr
+
+
 def test_bad_limit_value_is_a_config_error_naming_the_key(cli: Cli) -> None:
     result = cli("exec", "print(1)", "--memory-limit", "lots")
     assert result.returncode == 2

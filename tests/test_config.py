@@ -316,3 +316,15 @@ def test_config_docs_document_every_key_and_profile() -> None:
             assert f"| `{key}` |" in text, f"{name}.{key}"
     for profile in PROFILES:
         assert f"| `{profile}` |" in text
+
+
+def test_counts_and_sizes_may_be_written_with_exponents_and_underscores(tmp_path: Path) -> None:
+    _write(
+        tmp_path / "llmspell.toml",
+        '[runtime]\ninstruction_limit = 1e8\nmemory_limit = "64_000KiB"\n'
+        '[hooks]\nfailure_threshold = "1_0"\n',
+    )
+    config = load_config(project_dir=tmp_path)
+    assert config.get("runtime", "instruction_limit") == 100_000_000
+    assert config.get("runtime", "memory_limit") == 64_000 * 1024
+    assert config.get("hooks", "failure_threshold") == 10

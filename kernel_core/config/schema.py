@@ -16,16 +16,30 @@ class SettingValueError(ValueError):
     """A value does not fit its setting; the message says what would."""
 
 
+# How a number may be written in a flag, a variable or a file, as the docs write them:
+# 100000000, 100_000_000, 1e8, 2.5e3 (Python's and TOML's underscores and exponents)
+_NUMBER = r"\d(?:_?\d)*(?:\.\d(?:_?\d)*)?(?:[eE][+-]?\d+)?"
+
+
+def _whole(number: float, value: Any) -> int:
+    if not number.is_integer():
+        raise SettingValueError(f"expected a whole number such as 1000 or 1e8, got {value!r}")
+    return int(number)
+
+
 def _size(value: Any) -> int:
-    """Bytes from an int or a string like ``"512MiB"``, ``"2 GB"``, ``"0"`` (no limit)."""
+    """Bytes from an int or a string like ``"512MiB"``, ``"2 GB"``, ``"1e6"``, ``"0"`` (no
+    limit)."""
     if isinstance(value, bool):
         raise SettingValueError("expected a size such as 512MiB or a number of bytes")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, int):
         if value < 0:
             raise SettingValueError("a size cannot be negative")
         return value
     if isinstance(value, str):
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?i?B?)?\s*", value, re.IGNORECASE)
+        m = re.fullmatch(rf"\s*({_NUMBER})\s*([KMGT]?i?B?)?\s*", value, re.IGNORECASE)
         if m:
             number = float(m.group(1))
             unit = (m.group(2) or "").upper().rstrip("B").rstrip("I")
@@ -35,11 +49,24 @@ def _size(value: Any) -> int:
 
 
 def _int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            return int(value)
-        raise SettingValueError(f"expected an integer, got {value!r}")
-    return value
+    """A whole number from an int, an integral float (TOML's ``1e8``) or a string written
+    as the docs write counts: ``100000000``, ``100_000_000``, ``1e8``, ``-1``."""
+    if isinstance(value, bool):
+        raise SettingValueError(f"expected a whole number such as 1000 or 1e8, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return _whole(value, value)
+    if isinstance(value, str) and re.fullmatch(rf"\s*[+-]?{_NUMBER}\s*", value):
+        text = value.strip().replace("_", "")
+        try:
+            return int(text)
+        except ValueError:
+            return _whole(float(text), value)
+    raise SettingValueError(f"expected a whole number such as 1000 or 1e8, got {value!r}")
+
+
+whole_number = _int  # for the CLI's count flags, which read numbers as the settings do
 
 
 def _non_negative_int(value: Any) -> int:

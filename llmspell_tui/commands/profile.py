@@ -116,10 +116,13 @@ def _rate(text: str) -> float:
 
 
 def _positive_int(text: str) -> int:
+    """``--top``, ``--duration``: written as every count is (``20``, ``1_000``, ``1e3``)."""
+    from kernel_core.config.schema import SettingValueError, whole_number
+
     try:
-        number = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        number = whole_number(text)
+    except SettingValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     if number < 1:
         raise argparse.ArgumentTypeError(f"expected a number from 1 up, got {number}")
     return number

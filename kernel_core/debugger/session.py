@@ -776,7 +776,9 @@ class DebugSession:
 
     # ------------------------------------------------------------------ helpers
 
-    def _source_text(self, path: str) -> str | None:
+    def _source_text(self, path: str) -> str | bytes | None:
+        if self.runtime.sources.restricted:  # require's searcher: the sandbox's rules
+            return self.runtime.sources.read_module(path)[0]
         try:
             return Path(path).read_text(encoding="utf-8")
         except OSError:

@@ -16,6 +16,7 @@ from kernel_core.config import Config
 from kernel_core.debugger.channel import DebugChannel
 from kernel_core.debugger.session import DebugSession, Emit
 from kernel_core.kernel.cells import CellFiles, is_complete, plan_cell
+from kernel_core.runtime.errors import ScriptError
 from kernel_core.runtime.failure import ScriptFailure, display_path, format_failure
 from kernel_core.runtime.lua_tokens import KEYWORDS
 from kernel_core.runtime.script_runtime import (
@@ -98,6 +99,9 @@ class CellExecutor:
 
                 raw = str(data)
                 if Path(raw).is_file():
+                    problem = self.runtime.sources.refusal(raw, "Display.image")
+                    if problem is not None:
+                        raise ScriptError(problem)
                     raw = base64.b64encode(Path(raw).read_bytes()).decode()
                 mime = f"image/{fmt or 'png'}"
                 bundle = {mime: raw, "text/plain": f"<{mime} image>"}

@@ -184,7 +184,7 @@ def failure_from_lua(runtime: ScriptRuntime, payload: Any) -> ScriptFailure:
         failure.line_text = (
             _nth_line(text, failure.location[1])
             if text is not None
-            else source_line(failure.location)
+            else _quotable_line(runtime, failure.location)
         )
     if failure.abort is None:
         from kernel_core.devex.error_patterns import suggest
@@ -205,7 +205,9 @@ def suggestion_for(runtime: ScriptRuntime, message: str) -> str | None:
     location = _location_from_message(message)
     text = runtime.chunk_sources.get(location[0]) if location is not None else None
     line_text = (
-        _nth_line(text, location[1]) if text is not None and location else source_line(location)
+        _nth_line(text, location[1])
+        if text is not None and location
+        else _quotable_line(runtime, location)
     )
     from kernel_core.devex.error_patterns import suggest
 
@@ -215,6 +217,13 @@ def suggestion_for(runtime: ScriptRuntime, message: str) -> str | None:
         # a hint is a nicety: never let it hide the error itself
         log.exception("the error-pattern database failed on %r", failure.bare_message)
         return None
+
+
+def _quotable_line(runtime: ScriptRuntime, location: tuple[str, int] | None) -> str | None:
+    # an error message can name any file ("/etc/passwd:2: boom"): quote only what may be read
+    if location is None or not runtime.sources.may_quote(location[0]):
+        return None
+    return source_line(location)
 
 
 def source_line(location: tuple[str, int] | None) -> str | None:

@@ -105,6 +105,18 @@ def _read_package_lua(package: str, name: str) -> str:
     return resources.files(package).joinpath(name).read_text(encoding="utf-8")
 
 
+def _env_refusal(name: str) -> str | None:
+    from kernel_core.runtime.tools.system import READABLE, readable
+
+    if readable(name):
+        return None
+    return (
+        f"os.getenv: reading '{name}' is not allowed in the restricted sandbox: it reads only "
+        f"{', '.join(READABLE)}, never a secret (*KEY*, *TOKEN*, *SECRET*, ...), as the "
+        'environment-reader tool does (set [runtime] sandbox = "trusted" to read any)'
+    )
+
+
 def _deny_attributes(obj: Any, name: Any, is_setting: bool) -> Any:
     raise AttributeError("Python attributes are not accessible from Lua")
 
@@ -148,7 +160,8 @@ class ScriptRuntime:
             attribute_filter=_deny_attributes,
         )
         g = self.lua.globals()
-        g.python = None  # lupa's bridge module: never visible to scripts
+        g.python = None  # lupa's bridge module: never visible to scripts, by any path
+        self.lua.execute("package.loaded.python = nil")
         self.host = self.lua.table()
         self._install_core_host()
         self.mux = self.load_lua("kernel_core.hooks", "multiplexer.lua", self.host)
@@ -233,6 +246,12 @@ class ScriptRuntime:
         host = self.host
         host.write = self._write
         host.check_path = self._check_path
+        from kernel_core.runtime.source_access import SourceAccess
+
+        self.sources = SourceAccess(self)
+        host.read_module = self.sources.read_module
+        host.note_loaded = self.sources.note_loaded
+        host.env_refusal = _env_refusal
         host.thread_created = self._armer.add
         host.threads_forgotten = self._forget_threads
         host.capture_dispatcher = self._capture_dispatcher
@@ -355,6 +374,8 @@ class ScriptRuntime:
         (function, None) or (None, failure)."""
         if not chunkname.startswith("@"):
             self.chunk_sources[chunkname[1:]] = source
+        else:
+            self.sources.note_loaded(chunkname[1:])
         lines: list[int] = []
         text = source
         if self.debugger is not None:

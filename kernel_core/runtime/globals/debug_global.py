@@ -265,6 +265,9 @@ class DebugState:
         if source.startswith("@"):
             import linecache
 
+            # a chunk can be named after any file (load(code, "@/etc/shadow"))
+            if not self.runtime.sources.may_quote(source[1:]):
+                return None
             text = linecache.getline(source[1:], int(line))
         else:
             chunk = self.runtime.chunk_sources.get(source[1:])

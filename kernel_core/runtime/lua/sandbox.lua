@@ -165,6 +165,8 @@ package.searchers[3] = nil
 local check_path = host.check_path
 local function guard(name, fn, write_arg)
   return function(path, ...)
+    -- the C functions take a number as its text: io.open(1) opens "./1"
+    if type(path) == "number" then path = tostring(path) end
     if type(path) == "string" then
       local problem = check_path(path, name, write_arg and write_arg(...) or false)
       if problem then error(problem, 2) end
@@ -206,14 +208,43 @@ G.load = function(chunk, chunkname, mode, ...)
   return real_load(chunk, chunkname, mode, (...))
 end
 local real_loadfile = G.loadfile
+local note_loaded = host.note_loaded
 G.loadfile = guard("loadfile", function(path, mode, ...)
-  return real_loadfile(path, text_only("loadfile", mode), ...)
+  local fn, err = real_loadfile(path, text_only("loadfile", mode), ...)
+  if fn and path ~= nil then note_loaded(path) end
+  return fn, err
 end)
 G.dofile = guard("dofile", function(path)
   local fn, err = real_loadfile(path, "t")
   if not fn then error(err, 2) end
+  if path ~= nil then note_loaded(path) end
   return fn()
 end)
+
+-- require's Lua searcher, as lua's own (same messages), but it reads the module through the
+-- sandbox: text only, and only inside the allowed paths, whatever package.path says
+local searchpath, read_module = package.searchpath, host.read_module
+package.searchers[2] = function(name)
+  local path, err = searchpath(name, package.path)
+  if not path then return err end
+  local source, problem = read_module(path)
+  local fn
+  if source ~= nil then fn, problem = real_load(source, "@" .. path, "t") end
+  if not fn then
+    error(format("error loading module '%s' from file '%s':\n\t%s", name, path, problem), 0)
+  end
+  return fn, path
+end
+
+-- a secret the environment-reader tool refuses is refused here too: one policy
+local real_getenv, env_refusal = os.getenv, host.env_refusal
+os.getenv = function(name)
+  if type(name) == "string" then
+    local problem = env_refusal(name)
+    if problem then error(problem, 2) end
+  end
+  return real_getenv(name)
+end
 
 -- debug can reach the host table and arm hooks on arbitrary threads: keep only what is
 -- harmless.
@@ -227,4 +258,6 @@ local safe_debug = {
   end,
 }
 G.debug = safe_debug
-package.loaded.debug = safe_debug -- require("debug") must not hand the full library back
+-- every path to a library is the sandboxed one: require "os", package.loaded.io, ...
+package.loaded.debug = safe_debug
+package.loaded.os, package.loaded.io, package.loaded.coroutine = os, io, G.coroutine

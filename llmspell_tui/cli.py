@@ -43,6 +43,7 @@ or the code the script passed to os.exit.
 EXEC_EPILOG = """\
 examples:
   llmspell exec 'print(1 + 1)'
+  llmspell exec 'return 1 + 1'                     shows 2: returned values as the REPL shows them
   llmspell exec 'return Tool.list()' --output json
 """
 

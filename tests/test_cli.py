@@ -96,6 +96,16 @@ def test_exec_runs_a_snippet(cli: Cli) -> None:
     assert result.stdout == '2\t{"a":1}\n'
 
 
+def test_exec_shows_the_values_the_snippet_returns_as_the_repl_does(cli: Cli) -> None:
+    assert cli("exec", "return 1+1").stdout == "2\n"
+    shown = cli("exec", "print('first') return 'a', 2.0, nil, {1, x = true}")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == 'first\n"a"\t2.0\tnil\t{\n  1,\n  x = true\n}\n'
+    assert cli("exec", "print(1)").stdout == "1\n"  # nothing returned: nothing more shown
+    document = json.loads(cli("exec", "return 7", "--output", "json").stdout)
+    assert document["result"] == 7  # the value is in the object, not printed before it
+
+
 @pytest.mark.parametrize(
     ("code", "status"),
     [

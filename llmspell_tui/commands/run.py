@@ -69,6 +69,7 @@ class _Execution:
         self.outcome: RunOutcome | None = None
         self.result_data: Any = None
         self.result_error: str | None = None
+        self.result_text: str | None = None  # what ``exec`` shows of the values returned
         self.error: BaseException | None = None
         self.runtime: ScriptRuntime | None = None
         self.ready = threading.Event()
@@ -91,6 +92,8 @@ class _Execution:
                 self.outcome = self.runtime.run_code(self.args.code, "=(exec)")
             if self.outcome.status == "ok" and self.args.output in ("json", "pretty"):
                 self._convert_result()
+            elif self.outcome.status == "ok" and script is None and self.outcome.values:
+                self.result_text = self._render_values()
         except BaseException as exc:  # noqa: BLE001 - re-raised on the main thread by main()
             self.error = exc
         finally:
@@ -98,6 +101,15 @@ class _Execution:
                 self.runtime.close()
             self.ready.set()
             self.done.set()
+
+    def _render_values(self) -> str:
+        """The snippet's returned values as the REPL shows them (strings quoted, tables
+        pretty-printed, several values tab-separated)."""
+        assert self.outcome is not None
+        assert self.runtime is not None
+        values = self.runtime.load_lua("kernel_core.runtime.lua", "values.lua")
+        options = self.runtime.lua.table_from({"max_depth": 4})
+        return "\t".join(str(values.render(value, options)) for value in self.outcome.values)
 
     def _convert_result(self) -> None:
         assert self.outcome is not None
@@ -178,6 +190,8 @@ def main(args: argparse.Namespace) -> int:
     if json_mode:
         assert isinstance(sink, CaptureSink)
         return _print_json(args, outcome, execution, sink, time.perf_counter() - started)
+    if execution.result_text is not None:
+        print(execution.result_text)
     if outcome.failure is not None and outcome.status != "exit":
         color = sys.stderr.isatty() and "NO_COLOR" not in os.environ
         print(format_failure(outcome.failure, color=color), file=sys.stderr)

@@ -86,10 +86,11 @@ def test_a_skip_fails_only_when_every_test_is_required(
 ) -> None:
     (tmp_path / "test_tool.py").write_text(SKIPPING_TEST, encoding="utf-8")
     (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    env = {name: value for name, value in os.environ.items() if name != "PYTEST_ADDOPTS"}
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "tests.required_tools", "-rA", str(tmp_path)],
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "LLMSPELL_REQUIRE_ALL_TESTS": require_all},
+        env={**env, "PYTHONPATH": str(ROOT), "LLMSPELL_REQUIRE_ALL_TESTS": require_all},
         capture_output=True,
         text=True,
         timeout=120,

@@ -171,6 +171,7 @@ class ScriptRuntime:
             self.api.new_table, self.api.is_array, self.api.array, self.api.table_id
         )
         self.host.read = self.host_function("io.read", self._read)
+        self.host.execute = self.host_function("os.execute", self._os_execute)
         self.runner = self.load_lua("kernel_core.runtime.lua", "runner.lua", self.host, self.mux)
         options = self.lua.table_from(
             {"level": self.sandbox_level, "package_path": self._package_path()}
@@ -288,6 +289,11 @@ class ScriptRuntime:
         dirs = [self.script.directory, Path(tempfile.gettempdir())]
         dirs += [Path(p).expanduser() for p in self.config.get("runtime", "allowed_paths")]
         return [Path(os.path.realpath(d)) for d in dirs]
+
+    def _os_execute(self, command: str) -> tuple[bool | None, str, int]:
+        from kernel_core.runtime.os_execute import execute
+
+        return execute(str(command), self.abort_pending)
 
     def _check_path(self, path: str, function: str, writing: bool) -> str | None:
         # io.open resolves relative paths against the process cwd: check the same file

@@ -111,37 +111,22 @@ local coroutine = {}
 for k, v in pairs(G.coroutine) do coroutine[k] = v end
 coroutine.create, coroutine.wrap, coroutine.resume = mux.create, mux.wrap, mux.resume
 G.coroutine = coroutine
+-- require "coroutine" is the same table, as in Lua; the unhooked library would make coroutines
+-- that no interrupt or limit reaches
+package.loaded.coroutine = coroutine
 
--- ---------------------------------------------------------------- os.execute status
--- Lua built without LUA_USE_POSIX (lupa's build: io.popen says "'popen' not supported")
--- hands back system()'s raw wait status: os.execute('exit 3') gives nil, "exit", 768.
--- Decode it as lua.c does, so scripts see true|nil, "exit"|"signal", code.
-local real_execute = os.execute
-local raw_status = nil -- decided on first use: probing a POSIX build's popen runs a shell
-
-local function decode_status(ok, what, code)
-  if what ~= "exit" or math_type(code) ~= "integer" then return ok, what, code end
-  if raw_status == nil then
-    local probed, err = pcall(real_io.popen, "exit 0")
-    if probed and err then err:close() end
-    raw_status = not probed and tostring(err):find("not supported", 1, true) ~= nil
-  end
-  if not raw_status then return ok, what, code end
-  local low = code & 0x7f
-  if low == 0 then -- WIFEXITED
-    code = (code >> 8) & 0xff
-    return code == 0 or nil, "exit", code
-  end
-  return nil, "signal", low -- WIFSIGNALED: WTERMSIG
-end
-
+-- ---------------------------------------------------------------- os.execute
+-- Lua's own blocks in system(), where no interrupt or time limit reaches it: host.execute
+-- runs the same /bin/sh -c and stops it on an abort (runtime/os_execute.py). Lua's results
+-- and argument errors; os.execute() with no command asks whether a shell exists.
+local real_execute, host_execute = os.execute, host.execute
 os.execute = function(command)
   if command == nil then return real_execute() end
   local t = type(command)
   if t ~= "string" and t ~= "number" then
     error(format("bad argument #1 to 'execute' (string expected, got %s)", t), 2)
   end
-  return decode_status(real_execute(command))
+  return host_execute(tostring(command))
 end
 
 if options.level ~= "restricted" then return end

@@ -105,6 +105,35 @@ def test_run_connect_runs_a_script_on_the_kernel(
     assert again.stdout == "7\n"
 
 
+def test_a_connect_run_follows_the_output_rules_of_a_local_run(
+    cli: Cli, started_kernel: tuple[str, Path], tmp_path: Path
+) -> None:
+    script = tmp_path / "fails.lua"
+    script.write_text("print('before')\nerror('boom')\n")
+    local = json.loads(cli("run", str(script), "--output", "json").stdout)
+    remote_run = cli("run", str(script), "--connect", "work", "--output", "json")
+    assert remote_run.returncode == 1
+    remote = json.loads(remote_run.stdout)  # one object, the script's output inside it
+    assert set(remote) == set(local)
+    for doc in (local, remote):
+        assert (doc["status"], doc["exit_code"], doc["stdout"]) == ("error", 1, "before\n")
+        assert "boom" in doc["error"]["message"]
+    assert remote_run.stderr == ""
+    shown = json.loads(cli("exec", "return 6 * 7", "--connect", "work", "--output", "json").stdout)
+    assert (shown["status"], shown["result"]) == ("ok", "42")
+    # an error report is coloured on a terminal or with FORCE_COLOR, never in a file or with
+    # NO_COLOR: for a run on a kernel as for a local one
+    for where in ([], ["--connect", "work"]):
+        plain = cli("run", str(script), *where)
+        assert "boom" in plain.stderr
+        assert "\x1b[" not in plain.stderr
+        forced = cli("run", str(script), *where, env={"FORCE_COLOR": "1"})
+        assert "\x1b[" in forced.stderr
+        refused = cli("run", str(script), *where, env={"FORCE_COLOR": "1", "NO_COLOR": "1"})
+        assert "\x1b[" not in refused.stderr
+        assert "boom" in refused.stderr
+
+
 def test_stop_unknown_kernel_is_a_clear_error(cli: Cli) -> None:
     result = cli("kernel", "stop", "nope")
     assert result.returncode == 2

@@ -24,6 +24,7 @@ from kernel_core.profiler.profiler import Profiler
 from kernel_core.runtime.failure import format_failure
 from kernel_core.runtime.script_runtime import RunOutcome, ScriptContext, ScriptRuntime
 from llmspell_tui.commands.common import config_from_args
+from llmspell_tui.commands.output import use_colour
 from llmspell_tui.commands.run import TerminalSink
 
 
@@ -122,7 +123,7 @@ def profile_script(args: argparse.Namespace, script: Path, fmt: str, target: Pat
         assert execution.error is not None
         raise execution.error
     if outcome is not None and outcome.failure is not None and outcome.status != "exit":
-        color = sys.stderr.isatty() and "NO_COLOR" not in os.environ
+        color = use_colour(sys.stderr)
         print(format_failure(outcome.failure, color=color), file=sys.stderr)
     written = _write(profile, fmt, target)
     if execution.error is not None:  # llmspell's own failure: the partial profile is saved

@@ -1,16 +1,24 @@
 """``llmspell run SCRIPT --connect KERNEL``: run a script on a running kernel, streaming its
-output here. Ctrl+C interrupts the script on the kernel."""
+output here. Ctrl+C interrupts the script on the kernel.
+
+The output follows the rules of a local run: ``--output json|pretty`` prints one object
+(the same keys as ``llmspell run --output json``) instead of the streams, and the kernel's
+coloured error report keeps its colour only where a local run's would (output.py).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 from kernel_core.client import KernelClient
 from kernel_core.kernel.registry import resolve_kernel
 from kernel_core.protocol.wire import Message
+from llmspell_tui.commands.output import strip_ansi, use_colour
 
 
 def run_on_kernel(args: argparse.Namespace) -> int:
@@ -19,18 +27,45 @@ def run_on_kernel(args: argparse.Namespace) -> int:
     return asyncio.run(_run(args, path))
 
 
-def _show(msg: Message) -> None:
-    if msg.msg_type == "stream":
-        target = sys.stderr if msg.content.get("name") == "stderr" else sys.stdout
-        target.write(str(msg.content.get("text", "")))
-        target.flush()
-    elif msg.msg_type == "execute_result":
-        print(msg.content.get("data", {}).get("text/plain", ""))
-    elif msg.msg_type == "error":
-        print("\n".join(msg.content.get("traceback", [])), file=sys.stderr)
+class _Output:
+    """Where the kernel's messages go: this terminal, or the ``--output json`` object."""
+
+    def __init__(self, json_mode: bool) -> None:
+        self.json_mode = json_mode
+        self.parts: dict[str, list[str]] = {"stdout": [], "stderr": []}
+        self.result: str | None = None
+        self.error: dict[str, Any] | None = None
+
+    def show(self, msg: Message) -> None:
+        if msg.msg_type == "stream":
+            name = "stderr" if msg.content.get("name") == "stderr" else "stdout"
+            text = str(msg.content.get("text", ""))
+            if self.json_mode:
+                self.parts[name].append(text)
+                return
+            target = sys.stderr if name == "stderr" else sys.stdout
+            target.write(text)
+            target.flush()
+        elif msg.msg_type == "execute_result":
+            self.result = str(msg.content.get("data", {}).get("text/plain", ""))
+            if not self.json_mode:
+                print(self.result)
+        elif msg.msg_type == "error":
+            lines = [str(line) for line in msg.content.get("traceback", [])]
+            self.error = {
+                "message": str(msg.content.get("evalue", "")),
+                "ename": str(msg.content.get("ename", "")),
+                "report": strip_ansi("\n".join(lines)),
+            }
+            if not self.json_mode:
+                text = "\n".join(lines)
+                print(text if use_colour(sys.stderr) else strip_ansi(text), file=sys.stderr)
 
 
 async def _run(args: argparse.Namespace, connection_file: Path) -> int:
+    json_mode = args.output in ("json", "pretty")
+    output = _Output(json_mode)
+    started = time.perf_counter()
     async with KernelClient.from_file(connection_file) as client:
 
         async def answer(prompt: str, password: bool) -> str:
@@ -55,7 +90,7 @@ async def _run(args: argparse.Namespace, connection_file: Path) -> int:
         if args.command == "run":
             reply = await client.execute(
                 "",
-                on_message=_show,
+                on_message=output.show,
                 msg_type="llmspell_run_request",
                 content={
                     "path": str(Path(args.script).resolve()),
@@ -66,8 +101,30 @@ async def _run(args: argparse.Namespace, connection_file: Path) -> int:
             status = reply.content.get("status")
             code = int(reply.content.get("exit_code", 0 if status == "ok" else 1))
         else:
-            reply = await client.execute(args.code, on_message=_show)
-            code = 0 if reply.content.get("status") == "ok" else 1
-        if interrupted and code:
-            return 130
-        return code
+            reply = await client.execute(args.code, on_message=output.show)
+            status = reply.content.get("status")
+            code = 0 if status == "ok" else 1
+    if interrupted and code:
+        code = 130
+    if json_mode:
+        _print_json(args, output, str(status or "error"), code, time.perf_counter() - started)
+    return code
+
+
+def _print_json(
+    args: argparse.Namespace, output: _Output, status: str, code: int, elapsed: float
+) -> None:
+    import orjson
+
+    document = {
+        "status": status,
+        "exit_code": code,
+        # the kernel sends a value as text (its text/plain), not as data
+        "result": output.result,
+        "stdout": "".join(output.parts["stdout"]),
+        "stderr": "".join(output.parts["stderr"]),
+        "error": output.error,
+        "elapsed_ms": round(elapsed * 1000, 3),
+    }
+    option = orjson.OPT_INDENT_2 if args.output == "pretty" else 0
+    sys.stdout.write(orjson.dumps(document, option=option).decode() + "\n")

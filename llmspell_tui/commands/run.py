@@ -22,6 +22,7 @@ from kernel_core.runtime.errors import ScriptError
 from kernel_core.runtime.failure import format_failure
 from kernel_core.runtime.script_runtime import RunOutcome, ScriptContext, ScriptRuntime
 from llmspell_tui.commands.common import config_from_args
+from llmspell_tui.commands.output import use_colour
 
 
 class TerminalSink:
@@ -193,7 +194,7 @@ def main(args: argparse.Namespace) -> int:
     if execution.result_text is not None:
         print(execution.result_text)
     if outcome.failure is not None and outcome.status != "exit":
-        color = sys.stderr.isatty() and "NO_COLOR" not in os.environ
+        color = use_colour(sys.stderr)
         print(format_failure(outcome.failure, color=color), file=sys.stderr)
     return outcome.exit_code
 

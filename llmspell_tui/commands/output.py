@@ -1,0 +1,33 @@
+"""When the CLI's own reports (error tracebacks, hints) are coloured: one rule for every
+command, local or ``--connect``.
+
+Colour only on a terminal; ``NO_COLOR`` (https://no-color.org, any non-empty value) turns it
+off everywhere, and ``FORCE_COLOR`` (non-empty, not ``0``) turns it on for a pipe or a file,
+as most tools read them. ``NO_COLOR`` wins when both are set.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import TextIO
+
+# CSI sequences (colours, styles): what the kernel's tracebacks carry, as Jupyter's do
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+
+def use_colour(stream: TextIO) -> bool:
+    """Whether text written to ``stream`` may carry ANSI colour."""
+    if os.environ.get("NO_COLOR", ""):
+        return False
+    if os.environ.get("FORCE_COLOR", "") not in ("", "0"):
+        return True
+    try:
+        return stream.isatty()
+    except ValueError:  # a closed stream
+        return False
+
+
+def strip_ansi(text: str) -> str:
+    """``text`` without its colour and style sequences."""
+    return _ANSI.sub("", text)

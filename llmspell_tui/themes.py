@@ -22,9 +22,14 @@ from textual.theme import Theme
 
 from kernel_core.errors import LlmspellError
 
-# themes/ sits beside llmspell_tui/ in a checkout and in site-packages alike; found by path,
-# not imported, so a stale editable install or another distribution's ``themes`` cannot shadow it
-THEMES_DIR = Path(__file__).resolve().parent.parent / "themes"
+# The repository's themes/, which the wheel installs as llmspell_tui/stylesheets/ (setup.py);
+# found by path, not imported, so a stale editable install cannot shadow it
+_INSTALLED_THEMES = Path(__file__).resolve().parent / "stylesheets"
+THEMES_DIR = (
+    _INSTALLED_THEMES
+    if _INSTALLED_THEMES.is_dir()
+    else Path(__file__).resolve().parent.parent / "themes"
+)
 LAYOUT_FILE = THEMES_DIR / "app.tcss"
 
 COLOUR_KEYS = (

@@ -1,7 +1,8 @@
 """Signatures and one-line docs of the LLMSpell globals, for inspect and hover.
 
 Read from the API reference tables in ``docs/lua-api/*.md`` (rows starting with a backticked
-call such as ``| `Tool.execute(name, params)` | ... |``) when llmspell runs from a checkout.
+call such as ``| `Tool.execute(name, params)` | ... |``): the one copy, which the wheel
+installs as ``kernel_core/devex/lua_api/`` (setup.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ _ROW = re.compile(r"^\|\s*`(?P<call>[A-Za-z_][\w.:]*\s*(?:\([^`]*\))?)`\s*\|\s*(
 
 
 def _docs_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "docs" / "lua-api"
+    installed = Path(__file__).resolve().parent / "lua_api"  # from the wheel
+    if installed.is_dir():
+        return installed
+    return Path(__file__).resolve().parents[2] / "docs" / "lua-api"  # a checkout
 
 
 @cache

@@ -23,7 +23,7 @@ local ipairs, tonumber, table = ipairs, tonumber, table
 local co_running, co_status = coroutine.running, coroutine.status
 local type, pairs, next, tostring, rawget, rawset, select, pcall, load, error =
   type, pairs, next, tostring, rawget, rawset, select, pcall, load, error
-local rawequal = rawequal
+local rawequal, rawlen = rawequal, rawlen
 local setmetatable, getmetatable, format, sub = setmetatable, getmetatable, string.format,
   string.sub
 local G = _G
@@ -739,15 +739,55 @@ local function key_order(a, b)
   return tostring(a.key) < tostring(b.key)
 end
 
---- Entries of a table for the variables view, sorted (array part, then keys); with its
---- metatable as a last pseudo-entry. Returns entries, total count.
-function D.table_entries(t)
+--- A key in the array part 1..n (what editors page as "indexed" children).
+local function in_array(k, n)
+  return math.type(k) == "integer" and k >= 1 and k <= n
+end
+
+--- Entries of a table for the variables view. The array part (keys 1..rawlen) first, in
+--- order, then the other keys sorted, then the metatable as a pseudo-entry: DAP's "indexed"
+--- and "named" children. `filter` ("indexed", "named" or nil for both) and the 0-based
+--- `start`/`count` within it page the list without building what is not asked for (an
+--- editor asks a 100 000-element array for 100 at a time). Returns entries, count.
+function D.table_entries(t, filter, start, count)
   local out = {}
-  for k, v in next, t do out[#out + 1] = { key = k, value = v } end
-  table.sort(out, key_order)
-  local mt = getmetatable(t)
-  if mt ~= nil then out[#out + 1] = { key = "[metatable]", value = mt, meta = true } end
+  local n = rawlen(t)
+  start = start or 0
+  if filter ~= "named" then
+    local last = n
+    if filter == "indexed" and count and count > 0 then last = math.min(n, start + count) end
+    for i = (filter == "indexed" and start or 0) + 1, last do
+      out[#out + 1] = { key = i, value = rawget(t, i) }
+    end
+  end
+  if filter ~= "indexed" then
+    local named = {}
+    for k, v in next, t do
+      if not in_array(k, n) then named[#named + 1] = { key = k, value = v } end
+    end
+    table.sort(named, key_order)
+    for _, entry in ipairs(named) do out[#out + 1] = entry end
+    local mt = getmetatable(t)
+    if mt ~= nil then out[#out + 1] = { key = "[metatable]", value = mt, meta = true } end
+    if filter == "named" and (start > 0 or (count and count > 0)) then
+      local paged = {}
+      for i = start + 1, count and count > 0 and math.min(#out, start + count) or #out do
+        paged[#paged + 1] = out[i]
+      end
+      out = paged
+    end
+  end
   return out, #out
+end
+
+--- How many indexed (1..rawlen) and named (other keys, and the metatable) children `t` has.
+function D.table_counts(t)
+  local n = rawlen(t)
+  local named = getmetatable(t) ~= nil and 1 or 0
+  for k in next, t do
+    if not in_array(k, n) then named = named + 1 end
+  end
+  return n, named
 end
 
 function D.function_upvalues(f)

@@ -67,6 +67,9 @@ class DebugSession:
         self.threads: dict[str, int] = {}
         self._frame_ids: dict[int, int] = {}
         self._function_wraps: dict[str, Any] = {}
+        # sourceReferences of code not from files, valid for the session (as DAP asks)
+        self._source_refs: dict[str, int] = {}
+        self._source_by_ref: dict[int, str] = {}
         self._announced_threads: set[int] = {MAIN_THREAD_ID}
         self.profiling = ProfileControl(runtime, channel, emit, lambda: self.stop is not None)
         self.handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
@@ -479,13 +482,32 @@ class DebugSession:
             elif source.startswith("@"):
                 frame["source"] = _source(source[1:])
             else:
-                frame["source"] = {
-                    "name": source.lstrip("="),
-                    "sourceReference": 0,
-                    "origin": "llmspell",
-                }
+                frame["source"] = self._chunk_source(source, str(info.get("short_src") or ""))
             out.append(frame)
         return {"stackFrames": out, "totalFrames": len(frames)}
+
+    def _chunk_source(self, source: str, short_src: str) -> dict[str, Any]:
+        """A DAP source for code not loaded from a file (``load(text)``, a cell's eval).
+
+        Named as Lua names it in messages (``[string "first line..."]``, its short source),
+        never by its whole text; a ``sourceReference`` for the ``source`` request when the
+        text is known: Lua keeps it as the chunk's name when ``load`` was given none.
+        """
+        name = source[1:] if source.startswith("=") else short_src or source
+        text = self._chunk_text(source)
+        if text is None:
+            return {"name": name, "sourceReference": 0, "presentationHint": "deemphasize"}
+        ref = self._source_refs.get(source)
+        if ref is None:
+            ref = len(self._source_refs) + 1
+            self._source_refs[source] = ref
+            self._source_by_ref[ref] = source
+        return {"name": name, "sourceReference": ref}
+
+    def _chunk_text(self, source: str) -> str | None:
+        if source.startswith("="):
+            return self.runtime.chunk_sources.get(source[1:])
+        return source  # load(text) without a name: the name is the text
 
     def _frame_index(self, frame_id: Any) -> int:
         if frame_id is None:
@@ -541,8 +563,11 @@ class DebugSession:
                 Handle("value", value=value, evaluate_name=evaluate_name)
             )
             if kind == "table":
-                length = int(self.runtime.lua.eval("rawlen")(value))
-                var["indexedVariables"] = length
+                # as debugpy does: the counts let an editor fetch the named children and
+                # the array part in chunks (filter, start, count) instead of all at once
+                indexed, named = self.lua.table_counts(value)
+                var["indexedVariables"] = int(indexed)
+                var["namedVariables"] = int(named)
         return var
 
     def variables_request(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -553,13 +578,26 @@ class DebugSession:
                 f"unknown variablesReference {ref!r} (references are valid until the script "
                 "resumes)"
             )
-        entries = self._children(handle)
+        filter_ = args.get("filter")
+        if filter_ not in (None, "indexed", "named"):
+            raise DebugRequestError(f"unknown variables filter {filter_!r}: use indexed or named")
         start = int(args.get("start") or 0)
         count = int(args.get("count") or 0)
-        chosen = entries[start : start + count] if count else entries[start:]
+        if handle.kind in ("value", "globals") and lua_type(self._handle_value(handle)) == "table":
+            # paged in Lua: an editor's chunk of a huge array costs only the chunk
+            chosen = self._children(handle, filter_, start, count)
+        else:
+            # scopes, functions' upvalues, userdata: named children only
+            entries = [] if filter_ == "indexed" else self._children(handle)
+            chosen = entries[start : start + count] if count else entries[start:]
         return {"variables": [self._variable(name, value, ev) for name, value, ev in chosen]}
 
-    def _children(self, handle: Handle) -> list[tuple[str, Any, str | None]]:
+    def _handle_value(self, handle: Handle) -> Any:
+        return self.runtime.lua.globals() if handle.kind == "globals" else handle.value
+
+    def _children(
+        self, handle: Handle, filter_: str | None = None, start: int = 0, count: int = 0
+    ) -> list[tuple[str, Any, str | None]]:
         out: list[tuple[str, Any, str | None]] = []
         if handle.kind in ("locals", "upvalues", "varargs"):
             listing = getattr(self.lua, handle.kind)(handle.frame)
@@ -577,10 +615,10 @@ class DebugSession:
                 handle.keys[name] = name
                 out.append((name, listing[i].value, name))
             return out
-        value = self.runtime.lua.globals() if handle.kind == "globals" else handle.value
+        value = self._handle_value(handle)
         kind = lua_type(value)
         if kind == "table":
-            entries, total = self.lua.table_entries(value)
+            entries, total = self.lua.table_entries(value, filter_, start, count)
             for i in range(1, int(total) + 1):
                 entry = entries[i]
                 if entry.meta:
@@ -607,8 +645,8 @@ class DebugSession:
         text = str(args.get("value", ""))
         if handle is None:
             raise DebugRequestError("unknown variablesReference")
-        if not handle.keys:
-            self._children(handle)
+        if name not in handle.keys:
+            self._children(handle)  # the shown page may have been another chunk
         if name not in handle.keys:
             raise DebugRequestError(f"no variable named {name!r} here")
         ok, value = self.lua.eval_value(text, handle.frame if handle.kind != "value" else 1)
@@ -655,7 +693,7 @@ class DebugSession:
             "result": var["value"],
             "type": var["type"],
             "variablesReference": var["variablesReference"],
-            **({"indexedVariables": var["indexedVariables"]} if "indexedVariables" in var else {}),
+            **{k: var[k] for k in ("indexedVariables", "namedVariables") if k in var},
         }
 
     def setExpression_request(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -693,11 +731,26 @@ class DebugSession:
 
     def source_request(self, args: dict[str, Any]) -> dict[str, Any]:
         source = args.get("source") or {}
+        ref = source.get("sourceReference") or args.get("sourceReference") or 0
         path = source.get("path") or ""
         name = source.get("name") or ""
-        text = self._source_text(path) if path else self.runtime.chunk_sources.get(name)
+        if ref:
+            # DAP: a reference > 0 is what to read, even when a path is given too
+            chunk = self._source_by_ref.get(int(ref))
+            text = self._chunk_text(chunk) if chunk is not None else None
+            if text is None:
+                raise DebugRequestError(f"unknown sourceReference {ref}")
+        elif path:
+            text = self._source_text(path)
+        else:
+            text = self.runtime.chunk_sources.get(name)
         if text is None:
-            raise DebugRequestError(f"no source for {path or name!r}")
+            what = repr(path or name)
+            raise DebugRequestError(
+                f"no source for {what}: Lua keeps no text of a chunk loaded under a name"
+                if name and not path
+                else f"no source for {what}"
+            )
         return {"content": text, "mimeType": "text/x-lua"}
 
     def loadedSources_request(self, args: dict[str, Any]) -> dict[str, Any]:

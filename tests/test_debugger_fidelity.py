@@ -1,0 +1,118 @@
+"""The debugger shows the user's program as it is, nothing of llmspell's own, over Jupyter.
+
+Large tables page the way editors chunk them (``filter``, ``indexedVariables``,
+``namedVariables``), code given to ``load`` has a readable name and its text, stepping into
+``require`` and the Globals scope show no frame or name of the debugger's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.debug_fixtures import Debugger, dbg, debug_kernel, lua_fixture, marker_line
+
+__all__ = ["dbg", "debug_kernel"]
+
+FIDELITY = lua_fixture("fidelity.lua")
+MODULES = lua_fixture("modules")
+
+
+def stop_at(dbg: Debugger, marker: str) -> str:
+    dbg.set_breakpoints(FIDELITY, {"line": marker_line(FIDELITY, marker)})
+    msg_id = dbg.run_file(FIDELITY, str(MODULES))
+    dbg.stopped()
+    return msg_id
+
+
+def finish(dbg: Debugger, msg_id: str) -> None:
+    dbg.set_breakpoints(FIDELITY)
+    dbg.ok("continue", threadId=1)
+    assert dbg.shell_reply(msg_id)["status"] == "ok"
+
+
+def local_var(dbg: Debugger, name: str) -> dict[str, Any]:
+    return dbg.variables(dbg.scopes(int(dbg.top()["id"]))["Locals"])[name]
+
+
+def page(dbg: Debugger, ref: int, **arguments: Any) -> list[tuple[str, str]]:
+    body = dbg.ok("variables", variablesReference=ref, **arguments)
+    return [(v["name"], v["value"]) for v in body["variables"]]
+
+
+# ---------------------------------------------------------------- variables filter
+
+
+def test_a_mixed_table_tells_editors_how_many_indexed_and_named_children_it_has(
+    dbg: Debugger,
+) -> None:
+    msg_id = stop_at(dbg, "ready")
+    mixed = local_var(dbg, "mixed")
+    assert mixed["indexedVariables"] == 3
+    assert mixed["namedVariables"] == 3  # kind, name and the metatable
+    big = local_var(dbg, "big")
+    assert big["indexedVariables"] == 250
+    assert big["namedVariables"] == 0
+    finish(dbg, msg_id)
+
+
+def test_variables_filter_indexed_pages_the_array_part_only(dbg: Debugger) -> None:
+    msg_id = stop_at(dbg, "ready")
+    mixed = local_var(dbg, "mixed")["variablesReference"]
+    assert page(dbg, mixed, filter="indexed", start=1, count=2) == [("[2]", "20"), ("[3]", "30")]
+    assert page(dbg, mixed, filter="indexed") == [("[1]", "10"), ("[2]", "20"), ("[3]", "30")]
+    big = local_var(dbg, "big")["variablesReference"]
+    # VS Code asks for chunks of 100: the third chunk is [201]..[250]
+    chunk = page(dbg, big, filter="indexed", start=200, count=100)
+    assert chunk[0] == ("[201]", "40401")
+    assert chunk[-1] == ("[250]", "62500")
+    assert len(chunk) == 50
+    finish(dbg, msg_id)
+
+
+def test_variables_filter_named_leaves_the_array_part_out(dbg: Debugger) -> None:
+    msg_id = stop_at(dbg, "ready")
+    mixed = local_var(dbg, "mixed")["variablesReference"]
+    named = page(dbg, mixed, filter="named")
+    assert [name for name, _ in named] == ["kind", "name", "[metatable]"]
+    assert page(dbg, local_var(dbg, "big")["variablesReference"], filter="named") == []
+    # without a filter, everything, in the same order as before
+    assert [n for n, _ in page(dbg, mixed)] == ["[1]", "[2]", "[3]", "kind", "name", "[metatable]"]
+    finish(dbg, msg_id)
+
+
+def test_evaluate_result_carries_indexed_and_named_counts(dbg: Debugger) -> None:
+    msg_id = stop_at(dbg, "ready")
+    body = dbg.ok("evaluate", expression="mixed", frameId=int(dbg.top()["id"]), context="watch")
+    assert (body["indexedVariables"], body["namedVariables"]) == (3, 3)
+    finish(dbg, msg_id)
+
+
+# ---------------------------------------------------------------- load()ed chunks
+
+
+def test_a_loaded_chunk_is_named_as_lua_names_it_and_its_source_can_be_read(
+    dbg: Debugger,
+) -> None:
+    msg_id = stop_at(dbg, "ready")
+    dbg.step("stepIn")  # into chunk(), the first call on the line
+    top = dbg.top()
+    assert top["line"] == 1
+    source = top["source"]
+    assert source["name"] == '[string "local a = 1..."]'
+    assert source["sourceReference"] > 0
+    assert "path" not in source
+    body = dbg.ok("source", source=source, sourceReference=source["sourceReference"])
+    assert body["content"] == "local a = 1\nlocal b = a + 1\nreturn b -- in the chunk"
+    # the reference alone is enough, as DAP says
+    assert dbg.ok("source", sourceReference=source["sourceReference"])["content"].startswith(
+        "local a"
+    )
+    finish(dbg, msg_id)
+
+
+def test_a_chunk_lua_kept_no_text_of_says_so(dbg: Debugger) -> None:
+    msg_id = stop_at(dbg, "ready")
+    message = dbg.fails("source", source={"name": "generated"}, sourceReference=0)
+    assert "generated" in message
+    assert "keeps no text" in message
+    finish(dbg, msg_id)

@@ -18,8 +18,11 @@ from typing import Any
 import jsonschema
 import pytest
 
+from kernel_core.config.schema import SCHEMA
 from kernel_core.kernel.registry import known_kernels
 from kernel_core.profiler.export import parse_folded, parse_text_table
+from kernel_core.profiler.export.describe import EXACT_CAVEAT
+from kernel_core.profiler.profiler import EXACT_COST
 from llmspell_tui.cli import build_parser
 from llmspell_tui.commands.profile import tui_launch
 from llmspell_tui.messages import Output, ProfileUpdated, ProfilingChanged, ScriptFinished
@@ -27,6 +30,7 @@ from tests.conftest import LUA_FIXTURES, CliResult
 from tests.tui_fixtures import RecordingApp
 
 Cli = Callable[..., CliResult]
+ROOT = Path(__file__).resolve().parent.parent
 
 WORK = LUA_FIXTURES / "profile_work.lua"
 CALLS = LUA_FIXTURES / "profile_calls.lua"
@@ -162,7 +166,7 @@ def test_exact_mode_counts_every_call_and_states_its_overhead(cli: Cli) -> None:
     calls = {row.function: row.calls for row in parse_text_table(result.stdout)}
     assert calls["tick"] == 37
     assert calls["main chunk"] == 1
-    assert "slows Lua down 5 to 50 times" in result.stderr
+    assert EXACT_COST in result.stderr
     assert "ticked\t1406\n" in result.stderr
 
 
@@ -336,3 +340,15 @@ async def test_profile_tui_profiles_the_script_from_its_first_line() -> None:
         printed = "".join(m.text for m in app.waiter.handled if isinstance(m, Output))
         assert "work done\tfirst\t-\n" in printed  # the script's arguments arrived
     assert known_kernels() == []
+
+
+def test_exact_modes_cost_is_one_figure_wherever_it_is_told(cli: Cli) -> None:
+    # the measured figure (docs/benchmarks.md), in --help, the config reference and reports
+    help_text = " ".join(cli("profile", "--help").stdout.split())
+    assert EXACT_COST in help_text
+    assert EXACT_COST in EXACT_CAVEAT
+    assert EXACT_COST in " ".join(SCHEMA["profiler"].settings["mode"].doc.split())
+    for page in ("README.md", "docs/profiler.md", "docs/profiler-formats.md", "docs/tutorial.md"):
+        text = (ROOT / page).read_text(encoding="utf-8")
+        assert "5 to 50" not in text, page
+        assert "5-200" not in text, page

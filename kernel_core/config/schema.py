@@ -333,7 +333,8 @@ SCHEMA: dict[str, Section] = {
                 "sampling",
                 _choice("sampling", "exact"),
                 "sampling = a timer-armed hook records stacks (1 to 4% overhead); exact = "
-                "call/return hooks count every call and time it (5 to 50 times slower).",
+                "call/return hooks count every call and time it (about 2.6 µs per call: up to 220 "
+                "times slower on code made of small calls).",
                 "sampling|exact",
             ),
             "event_interval": Setting(

@@ -72,8 +72,8 @@ def add_parser(command: object) -> None:
     p.add_argument(
         "--mode",
         choices=["sampling", "exact"],
-        help="sampling (low overhead) or exact (call counts and times, 5-200x slower); "
-        "default: [profiler] mode",
+        help="sampling (low overhead) or exact (call counts and times; about 2.6 µs per call: "
+        "up to 220 times slower on code made of small calls); default: [profiler] mode",
     )
     p.add_argument(
         "--top",

@@ -8,10 +8,10 @@ from __future__ import annotations
 import re
 
 from kernel_core.profiler.model import Profile
+from kernel_core.profiler.profiler import EXACT_COST
 
 EXACT_CAVEAT = (
-    "exact mode: call/return hooks slow Lua down 5 to 50 times; "
-    "compare functions, not absolute times"
+    f"exact mode: call/return hooks cost {EXACT_COST}; compare functions, not absolute times"
 )
 
 # Control characters break line-oriented formats and are not allowed in XML 1.0; lone

@@ -57,6 +57,28 @@ def known_kernels() -> list[KnownKernel]:
     return kernels
 
 
+def stale_reason(kernel: KnownKernel) -> str | None:
+    """Why a kernel's files are stale (None: the kernel lives).
+
+    Only a gone process or a silent heartbeat make a kernel stale. A kernel that is busy
+    (a long cell) or paused (a breakpoint) still answers its heartbeat, from a thread of
+    its own; the ping is retried once with a longer wait, so a loaded machine does not
+    cost a user their kernel.
+    """
+    from kernel_core.kernel.connection import ConnectionFileError, read_connection_file
+    from kernel_core.kernel.probe import heartbeat
+
+    if not kernel.pid_alive():
+        return "process gone"
+    try:
+        connection = read_connection_file(kernel.connection_file)
+    except ConnectionFileError:
+        return "unreadable connection file"
+    if heartbeat(connection, 1.0) or heartbeat(connection, 2.0):
+        return None
+    return "no heartbeat"
+
+
 def remove_stale(kernel: KnownKernel) -> None:
     """Delete a dead kernel's files (connection file, sidecar, ipc sockets)."""
     from kernel_core.kernel.connection import read_connection_file

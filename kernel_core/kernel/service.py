@@ -440,6 +440,7 @@ class KernelService:
                 "transport": self.connection.transport,
                 "clients": max(self._subscribers, 0),
                 "state": self._engine_state(),
+                "paused": self._paused(),
                 "execution_count": self.execution_count,
                 "bad_signatures": self.stats.bad_signatures,
                 "malformed_messages": self.stats.malformed,
@@ -448,6 +449,13 @@ class KernelService:
                 "cell_file_prefix": self.cell_files.prefix,
             },
         }
+
+    def _paused(self) -> bool:
+        """Whether a script sits at a debugger stop (read from the loop thread: a plain
+        attribute the execution thread sets)."""
+        executor = self.engine.executor if self.engine is not None else None
+        debugger = executor.debugger if executor is not None else None
+        return debugger is not None and debugger.stop is not None
 
     def _engine_state(self) -> str:
         if self.engine is None or not self.engine.ready.done():

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from kernel_core.errors import LlmspellError, UsageError
 from kernel_core.kernel.connection import kernels_dir, read_connection_file
-from kernel_core.kernel.registry import known_kernels, remove_stale, resolve_kernel
+from kernel_core.kernel.registry import known_kernels, remove_stale, resolve_kernel, stale_reason
 from llmspell_tui.commands.common import config_from_args
 
 EPILOG = """\
@@ -48,6 +48,7 @@ def add_parser(command: object) -> None:
         help="serve on this connection file (what Jupyter passes)",
     )
     p.add_argument("--all", action="store_true", help="stop every kernel (stop)")
+    p.add_argument("--json", action="store_true", help="JSON output, as --output json (list)")
     p.add_argument("--user", action="store_true", help="install for this user (install)")
     p.add_argument("--prefix", help="install under this prefix, e.g. a venv (install)")
 
@@ -125,32 +126,16 @@ def _answers(connection_file: Path, timeout: float = 2.0) -> bool:
         return False
 
 
-async def _describe(path: Path) -> dict[str, object] | None:
-    from kernel_core.client import KernelClient
-
-    try:
-        client = KernelClient.from_file(path)
-    except LlmspellError:
-        return None
-    try:
-        info = await client.kernel_info(timeout=1.5)
-        details = info.get("llmspell")
-        return details if isinstance(details, dict) else {}
-    except Exception:  # noqa: BLE001 - best effort: a probe or a completion may fail
-        return None
-    finally:
-        await client.close()
-
-
 def _list(args: argparse.Namespace) -> int:
+    from kernel_core.kernel.probe import control_kernel_info
+
     rows = []
     for kernel in known_kernels():
-        details = asyncio.run(_describe(kernel.connection_file)) if kernel.pid_alive() else None
-        if details is None:
+        reason = stale_reason(kernel)
+        if reason is not None:
             remove_stale(kernel)
             print(
-                f"removed stale connection file {kernel.connection_file} "
-                f"({'process gone' if not kernel.pid_alive() else 'no answer'})",
+                f"removed stale connection file {kernel.connection_file} ({reason})",
                 file=sys.stderr,
             )
             continue
@@ -160,19 +145,27 @@ def _list(args: argparse.Namespace) -> int:
             and not kernel.kernel_id.startswith(args.target)
         ):
             continue
+        reply = control_kernel_info(read_connection_file(kernel.connection_file), timeout=1.0)
+        details = reply.get("llmspell") if reply else None
+        if isinstance(details, dict):
+            state = "paused" if details.get("paused") else details.get("state")
+        else:
+            # alive (its heartbeat answers) but its protocol loop did not: say so, keep it
+            details, state = {}, "unresponsive"
+        info = kernel.info
         rows.append(
             {
                 "id": kernel.kernel_id,
                 "name": details.get("name", kernel.name),
-                "pid": details.get("pid"),
-                "started": details.get("started"),
-                "transport": details.get("transport"),
+                "pid": details.get("pid", info.pid if info else None),
+                "started": details.get("started", info.started if info else None),
+                "transport": details.get("transport", info.transport if info else None),
                 "clients": details.get("clients"),
-                "state": details.get("state"),
+                "state": state,
                 "connection_file": str(kernel.connection_file),
             }
         )
-    if args.output in ("json", "pretty"):
+    if args.json or args.output in ("json", "pretty"):
         print(json.dumps(rows, indent=2 if args.output == "pretty" else None))
         return 0
     if not rows:

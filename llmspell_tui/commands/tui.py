@@ -82,9 +82,9 @@ def target_from_args(args: argparse.Namespace) -> Launch | Attach:
 
         # a kernel that cannot be found is a command-line error, before any screen is drawn
         return Attach(str(resolve_kernel(args.attach or None)))
-    script = Path(args.script) if args.script else None
-    if script is not None and not script.is_file():
-        raise UsageError(f"no such script: {script}")
+    from llmspell_tui.commands.scripts import script_path
+
+    script = script_path(args.script) if args.script else None
     # without a script there is no entry to stop at: the console's first cell just runs
     return Launch(
         script=script,

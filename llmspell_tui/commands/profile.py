@@ -15,7 +15,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kernel_core.errors import ScriptNotFoundError, UsageError
+from kernel_core.errors import UsageError
+from llmspell_tui.commands.scripts import script_path
 
 if TYPE_CHECKING:
     from llmspell_tui.bridge import Launch
@@ -167,17 +168,6 @@ def _reject(args: argparse.Namespace, flag: str, **given: object) -> None:
             f"{flag} profiles a running kernel process, so it takes no {', '.join(wrong)}; "
             "profile a script with 'llmspell profile script.lua'"
         )
-
-
-def script_path(text: str) -> Path:
-    """The script to profile; a clear error (with a ``.lua`` hint) when it is not there."""
-    script = Path(text)
-    if script.is_file():
-        return script
-    hint = ""
-    if not script.suffix and script.with_suffix(".lua").is_file():
-        hint = f"; did you mean {script.with_suffix('.lua')}?"
-    raise ScriptNotFoundError(f"script not found: {script}{hint}")
 
 
 def output_of(args: argparse.Namespace, default_stem: str) -> tuple[str, Path | None]:

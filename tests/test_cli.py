@@ -205,6 +205,20 @@ def test_missing_script_is_a_clear_usage_error(cli: Cli, tmp_path: Path) -> None
     assert "did you mean present.lua?" in nearly.stderr
 
 
+@pytest.mark.parametrize("command", ["run", "profile", "tui"])
+def test_every_command_says_the_same_of_a_missing_script_or_a_directory(
+    cli: Cli, tmp_path: Path, command: str
+) -> None:
+    _write(tmp_path / "present.lua", "print(1)\n")
+    missing = cli(command, "absent.lua")
+    assert (missing.returncode, missing.stderr) == (2, "llmspell: script not found: absent.lua\n")
+    nearly = cli(command, "present")
+    assert nearly.stderr == "llmspell: script not found: present; did you mean present.lua?\n"
+    folder = cli(command, str(tmp_path))
+    assert folder.returncode == 2
+    assert folder.stderr == f"llmspell: {tmp_path} is a directory, not a script\n"
+
+
 # ---------------------------------------------------------------- sandbox and limits
 
 

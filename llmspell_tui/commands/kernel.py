@@ -223,7 +223,6 @@ def _install(args: argparse.Namespace) -> int:
             "llmspell_tui",
             "kernel",
             "start",
-            "--foreground",
             "-f",
             "{connection_file}",
         ],

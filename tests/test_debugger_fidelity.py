@@ -116,3 +116,42 @@ def test_a_chunk_lua_kept_no_text_of_says_so(dbg: Debugger) -> None:
     assert "generated" in message
     assert "keeps no text" in message
     finish(dbg, msg_id)
+
+
+# ---------------------------------------------------------------- nothing of ours
+
+
+def test_stepping_into_require_shows_the_module_and_no_frame_of_llmspell(dbg: Debugger) -> None:
+    msg_id = stop_at(dbg, "require")
+    dbg.step("stepIn")
+    frames = dbg.frames()
+    assert frames[0]["source"]["path"] == str(MODULES / "dbg_helpers.lua")
+    assert frames[0]["line"] == 2  # `local M = {}`, the module's first statement
+    names = [f["name"] for f in frames]
+    assert names == ["main chunk", "require [C]", "main chunk"], names
+    # stepping out of the module lands in the script (its next line), not in the searcher
+    dbg.step("stepOut")
+    assert [f["name"] for f in dbg.frames()] == ["main chunk"]
+    assert dbg.current_line() == marker_line(FIDELITY, "done")
+    finish(dbg, msg_id)
+
+
+def test_a_pcall_the_error_filter_watches_shows_as_pcall(dbg: Debugger) -> None:
+    errors = lua_fixture("errors.lua")
+    dbg.ok("setExceptionBreakpoints", filters=["error"])
+    msg_id = dbg.run_file(errors)
+    dbg.stopped()
+    names = [f["name"] for f in dbg.frames()]
+    assert names == ["risky", "pcall [C]", "main chunk"], names
+    dbg.ok("setExceptionBreakpoints", filters=[])
+    dbg.ok("continue", threadId=1)
+    assert dbg.shell_reply(msg_id)["status"] == "error"
+
+
+def test_globals_show_the_users_world_without_the_debuggers_names(dbg: Debugger) -> None:
+    msg_id = stop_at(dbg, "ready")
+    globals_ = dbg.variables(dbg.scopes(int(dbg.top()["id"]))["Globals"])
+    assert "print" in globals_
+    ours = [name for name in globals_ if "llmspell" in name.lower()]
+    assert ours == [], ours
+    finish(dbg, msg_id)

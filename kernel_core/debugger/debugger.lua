@@ -43,8 +43,21 @@ local filters = { error = false, uncaught = false }
 local stopped = nil       -- while stopped: {thread=, anchor=fn, reason=}
 D.functions = {}          -- function breakpoints by name: names[name] = {id=, ...}
 
+-- llmspell's own code: its Lua files, and the glue Python makes with lupa's eval, whose
+-- chunks lupa names "<python>" (the debugger's settle function, the loader of our files)
 local function internal(source)
-  return sub(source, 1, 11) == "=[llmspell]"
+  return sub(source, 1, 11) == "=[llmspell]" or source == "<python>"
+end
+
+-- Our stand-ins for library functions (pcall and xpcall while the `error` filter is on):
+-- the C function such a stand-in calls is shown under the name the user called.
+local stand_in = {}
+
+--- Whether the frame at `level` is a C function one of our frames called (a host function,
+--- the real xpcall under our pcall): not the user's, unless a stand-in made the call.
+local function called_by_us(thread, level)
+  local caller = getinfo(thread, level + 1, "Sf")
+  return caller ~= nil and internal(caller.source) and not stand_in[caller.func]
 end
 
 -- ---------------------------------------------------------------- stack helpers
@@ -85,7 +98,8 @@ local function user_levels(thread, anchor)
   while true do
     local info = getinfo(thread, level, "S")
     if not info then break end
-    local hide = internal(info.source) or (leading and info.what == "C")
+    local hide = internal(info.source) or (info.what == "C" and
+      (leading or called_by_us(thread, level)))
     if not hide then
       levels[#levels + 1] = level
       leading = false
@@ -453,6 +467,7 @@ end
 local function debug_xpcall(f, handler, ...)
   return raw_xpcall(f, function(err) on_error(err, true) return handler(err) end, ...)
 end
+stand_in[debug_pcall], stand_in[debug_xpcall] = "pcall", "xpcall"
 
 function D.set_exception_filters(list)
   filters.error, filters.uncaught = false, false
@@ -587,6 +602,8 @@ end
 local function guess_name(thread, bottom, func)
   for b = bottom - 1, 0, -1 do
     local level = depth(thread) - adj(thread) - b
+    local where = getinfo(thread, level, "S")
+    if where and internal(where.source) then goto next_frame end -- our names are not theirs
     local i = 1
     while true do
       local n, v = getlocal(thread, level, i)
@@ -604,6 +621,7 @@ local function guess_name(thread, bottom, func)
         i = i + 1
       end
     end
+    ::next_frame::
   end
   for k, v in next, G do
     if rawequal(v, func) and type(k) == "string" then return k end
@@ -616,8 +634,13 @@ function D.frames()
   if not stopped then return {} end
   local thread, out = stopped.thread, {}
   for i, bottom in ipairs(stopped.bottoms) do
-    local info = getinfo(thread, depth(thread) - adj(thread) - bottom, "Slntf")
+    local level = depth(thread) - adj(thread) - bottom
+    local info = getinfo(thread, level, "Slntf")
     local name = info.name
+    if info.what == "C" then
+      local caller = getinfo(thread, level + 1, "f")
+      name = caller and stand_in[caller.func] or name
+    end
     if not name and info.what ~= "main" then name = guess_name(thread, bottom, info.func) end
     out[i] = {
       source = info.source, line = info.currentline, name = name or "",

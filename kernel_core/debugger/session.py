@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 Emit = Callable[[str, dict[str, Any]], None]
 
 MAIN_THREAD_ID = 1
+INTERNAL_GLOBAL_PREFIX = "__llmspell"
 RESUME_COMMANDS = {"continue": "continue", "next": "over", "stepIn": "in", "stepOut": "out"}
 
 
@@ -77,6 +78,10 @@ class DebugSession:
             for name in dir(self)
             if name.endswith("_request")
         }
+        # The kernel's own requests: out of reach of the wire (a client cannot send them).
+        self.internal_handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
+            "clientsGone": self.clients_gone,
+        }
         self._main_thread = self._main_pointer()
         host = runtime.lua.table()
         settle = runtime.lua.eval("function() end")
@@ -104,10 +109,22 @@ class DebugSession:
 
     def serve(self, pending: PendingRequest) -> str | None:
         """Serve one request; returns a resume action when it resumes a stop."""
+        if pending.job is not None:
+            pending.run_job()
+            return None
         request = pending.request
         command = str(request.get("command", ""))
         seq = request.get("seq", 0)
         self._client = pending.client
+        self.channel.cause = pending.parent
+        resume = self._serve_request(pending, command, seq)
+        if resume is None:
+            self.channel.cause = None
+        # else the resume request stays the cause of the events until the next stop
+        return resume
+
+    def _serve_request(self, pending: PendingRequest, command: str, seq: Any) -> str | None:
+        request = pending.request
         if pending.client and command != "disconnect":
             self.clients.add(pending.client)
         response: dict[str, Any] = {
@@ -118,7 +135,7 @@ class DebugSession:
         }
         resume = None
         try:
-            handler = self.handlers.get(command)
+            handler = (self.internal_handlers if pending.internal else self.handlers).get(command)
             if handler is None:
                 raise DebugRequestError(f"unknown command '{command}'")
             arguments = request.get("arguments") or {}
@@ -197,6 +214,7 @@ class DebugSession:
         if profiler is not None:
             profiler.stopped()  # time at a stop is not the script's
         self.emit("stopped", body)
+        self.channel.cause = None  # the request that led here is answered by this stop
         try:
             while self.stop.resume is None:
                 if self.runtime.abort_pending():
@@ -314,12 +332,18 @@ class DebugSession:
         self._unwrap_functions()
         self.profiling.abandon()
         if args.get("terminateDebuggee"):
-            self.runtime.request_abort("interrupt", "terminated by the debugger")
+            self._terminate()
         return None, ("continue" if self.stop is not None else None)
 
     def terminate_request(self, args: dict[str, Any]) -> tuple[None, str | None]:
-        self.runtime.request_abort("interrupt", "terminated by the debugger")
+        self._terminate()
         return None, ("continue" if self.stop is not None else None)
+
+    def _terminate(self) -> None:
+        """End the running script; with nothing running there is nothing to end. An abort
+        requested while idle would hit whatever Lua runs next (the next client's requests)."""
+        if self.runtime.running:
+            self.runtime.request_abort("interrupt", "terminated by the debugger")
 
     def setBreakpoints_request(self, args: dict[str, Any]) -> dict[str, Any]:
         source = args.get("source") or {}
@@ -433,7 +457,7 @@ class DebugSession:
             self.emit("thread", {"reason": "exited", "threadId": thread_id})
         self._announced_threads = live
 
-    def llmspell__clientsGone_request(self, args: dict[str, Any]) -> tuple[None, str | None]:
+    def clients_gone(self, args: dict[str, Any]) -> tuple[None, str | None]:
         """Every client left the kernel (the last iopub subscriber went away, maybe without
         a disconnect: a crashed editor). Nobody could resume a stop, so resume it and drop
         the breakpoints, unless ``[kernel] pause_when_last_client_leaves`` says to keep
@@ -625,6 +649,8 @@ class DebugSession:
                     out.append(("[metatable]", entry.value, None))
                     continue
                 name = str(self.lua.key_name(entry.key))
+                if handle.kind == "globals" and name.startswith(INTERNAL_GLOBAL_PREFIX):
+                    continue  # the instrumented lines' check: ours, not the program's
                 handle.keys[name] = entry.key
                 out.append((name, entry.value, _child_name(handle.evaluate_name, entry.key)))
         elif kind == "function":

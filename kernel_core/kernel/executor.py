@@ -16,6 +16,7 @@ from kernel_core.config import Config
 from kernel_core.debugger.channel import DebugChannel
 from kernel_core.debugger.session import DebugSession, Emit
 from kernel_core.kernel.cells import CellFiles, is_complete, plan_cell
+from kernel_core.kernel.stop_scope import StopScope
 from kernel_core.runtime.errors import ScriptError
 from kernel_core.runtime.failure import ScriptFailure, display_path, format_failure
 from kernel_core.runtime.lua_tokens import KEYWORDS
@@ -251,13 +252,13 @@ class CellExecutor:
         if base.strip():
             stripped = re.sub(r"\s+", "", base)
             separator = stripped[-1]
-            value = self.repl.resolve(stripped[:-1])
+            value = self._resolve(stripped[:-1])
             fields = self.runtime.from_lua(self.repl.fields(value)) if value is not None else []
             candidates = [(str(f[0]), str(f[1])) for f in fields or []]
             if separator == ":":
                 candidates = [c for c in candidates if c[1] == "function"]
         else:
-            names = (
+            names = self._stop_names() + (
                 self.runtime.from_lua(self.repl.visible_names(self.runtime.lazy_globals.names()))
                 or []
             )
@@ -282,7 +283,7 @@ class CellExecutor:
         name = _name_at(code, cursor_pos)
         if not name:
             return {"status": "ok", "found": False, "data": {}, "metadata": {}}
-        value = self.repl.resolve(name)
+        value = self._resolve(name)
         if value is None:
             from kernel_core.devex.api_docs import lookup
 
@@ -309,6 +310,20 @@ class CellExecutor:
             )
         text = "\n".join(lines)
         return {"status": "ok", "found": True, "data": {"text/plain": text}, "metadata": {}}
+
+    def _stop(self) -> StopScope | None:
+        """At a stop, completions and inspections see the stopped frame."""
+        debugger = self.debugger
+        return StopScope(debugger) if debugger is not None and debugger.stop else None
+
+    def _resolve(self, path: str) -> Any:
+        stop = self._stop()
+        value = stop.resolve(path) if stop is not None else None
+        return value if value is not None else self.repl.resolve(path)
+
+    def _stop_names(self) -> list[str]:
+        stop = self._stop()
+        return stop.frame_names() if stop is not None else []
 
     def close(self) -> None:
         self.runtime.close()

@@ -30,6 +30,7 @@ from kernel_core.kernel.execution import ExecutionThread
 from kernel_core.kernel.executor import CellExecutor, ExecuteOutcome
 from kernel_core.kernel.history import HistoryStore
 from kernel_core.kernel.iopub import KernelSink
+from kernel_core.kernel.syntax import SyntaxChecker
 from kernel_core.paths import data_dir
 from kernel_core.protocol.errors import InvalidContent, MessageTooLarge, ProtocolError
 from kernel_core.protocol.wire import Message, Session
@@ -47,6 +48,22 @@ LANGUAGE_INFO = {
 }
 
 Handler = Callable[[Message], Awaitable[None]]
+
+# Shell requests a client expects answered while a cell runs or a script is paused (they
+# are how JupyterLab and jupyter_client know the kernel is alive, and what an editor asks
+# at a breakpoint). While the execution thread is busy they skip the shell queue: those
+# that need no Lua are answered on the protocol thread, complete and inspect go where DAP
+# requests go (the paused loop, the armed hook). While idle they keep their place in line.
+QUICK_REQUESTS = frozenset(
+    {
+        "kernel_info_request",
+        "is_complete_request",
+        "complete_request",
+        "inspect_request",
+        "history_request",
+        "comm_info_request",
+    }
+)
 
 
 @dataclass
@@ -92,6 +109,11 @@ class KernelService:
         self._shutdown = asyncio.Event()
         self._restart_requested = False
         self._shell_queue: asyncio.Queue[Message] = asyncio.Queue()
+        self._serving: Message | None = None  # the shell request being served
+        self._running: Message | None = None  # the request whose job runs on the thread
+        self._quick_tasks: set[asyncio.Task[None]] = set()
+        self._out_of_line: set[int] = set()  # quick requests served ahead of the queue
+        self._syntax = SyntaxChecker()
         self._subscribers = 0
         self.loop: asyncio.AbstractEventLoop | None = None
         self.sink: KernelSink | None = None
@@ -135,7 +157,10 @@ class KernelService:
         self.control = self._bind(ctx, zmq.ROUTER, "control")
         self.stdin = self._bind(ctx, zmq.ROUTER, "stdin")
         self.iopub = self._bind(ctx, zmq.XPUB, "iopub")
-        self.iopub.setsockopt(zmq.XPUB_VERBOSE, 1)
+        # VERBOSER: every subscribe and every unsubscribe is passed up, also for a topic
+        # others still hold (VERBOSE passes only the last unsubscribe: clients that all
+        # subscribe to "" were counted in and never out).
+        self.iopub.setsockopt(zmq.XPUB_VERBOSER, 1)
         hb_ctx = zmq.Context()
         hb = hb_ctx.socket(zmq.ROUTER)
         hb.linger = 0
@@ -190,7 +215,7 @@ class KernelService:
 
     def _start_engine(self) -> None:
         assert self.sink is not None
-        self.debug_channel = DebugChannel()
+        self.debug_channel = channel = DebugChannel()
         engine = ExecutionThread(
             self.config, self.sink, self.cell_files, debug=(self.debug_channel, self._debug_event)
         )
@@ -202,7 +227,9 @@ class KernelService:
                 executor.runtime.request_action("debug")
 
         def wake_idle() -> None:
-            engine.submit(lambda ex: ex.debugger.serve_pending() if ex.debugger else None)
+            engine.submit(
+                lambda ex: ex.debugger.serve_pending() if ex.debugger else channel.drain_jobs()
+            )
 
         self.debug_channel.wake_running = wake_running
         self.debug_channel.wake_idle = wake_idle
@@ -211,10 +238,13 @@ class KernelService:
     def _debug_event(self, event: str, body: dict[str, Any]) -> None:
         """A DAP event from the debugger (execution thread): iopub debug_event."""
         self._debug_seq += 1
+        # As ipykernel does: the debug_request that caused the event is its parent (the
+        # resume request for the stop it leads to); else the request running the code.
+        parent = self.debug_channel.cause or self._running
         self.publish_threadsafe(
             "debug_event",
             {"seq": self._debug_seq, "type": "event", "event": event, "body": body},
-            None,
+            parent,
         )
 
     async def _watch_startup(self) -> None:
@@ -242,7 +272,17 @@ class KernelService:
             self.stats.requests += 1
             if channel == "shell":
                 self.stats.clients.add(msg.identities[0] if msg.identities else b"")
-                await self._shell_queue.put(msg)
+                busy = self._serving is not None or not self._shell_queue.empty()
+                if busy and msg.msg_type in QUICK_REQUESTS:
+                    self._out_of_line.add(id(msg))
+                    task = asyncio.create_task(
+                        self._dispatch(msg, self.shell_handlers, self.shell)
+                    )
+                    self._quick_tasks.add(task)
+                    task.add_done_callback(self._quick_tasks.discard)
+                    task.add_done_callback(lambda _, key=id(msg): self._out_of_line.discard(key))
+                else:
+                    await self._shell_queue.put(msg)
             elif channel == "control":
                 await self._dispatch(msg, self.control_handlers, self.control)
             elif self.sink is not None:
@@ -283,7 +323,11 @@ class KernelService:
     async def _shell_consumer(self) -> None:
         while True:
             msg = await self._shell_queue.get()
-            await self._dispatch(msg, self.shell_handlers, self.shell)
+            self._serving = msg
+            try:
+                await self._dispatch(msg, self.shell_handlers, self.shell)
+            finally:
+                self._serving = None
 
     async def _dispatch(
         self, msg: Message, handlers: dict[str, Handler], sock: zmq.asyncio.Socket
@@ -399,17 +443,45 @@ class KernelService:
 
     async def _busy(self, msg: Message, work: Callable[[], Awaitable[None]]) -> None:
         self.publish("status", {"execution_state": "busy"}, msg)
-        self.state = "busy"
         try:
             await work()
         finally:
-            self.state = "idle"
             self.publish("status", {"execution_state": "idle"}, msg)
 
     async def run_job(self, job: Callable[[CellExecutor], Any]) -> Any:
         """Run a job on the execution thread and await its result."""
         assert self.engine is not None
         return await asyncio.wrap_future(self.engine.submit(job))
+
+    async def run_request_job(self, msg: Message, job: Callable[[CellExecutor], Any]) -> Any:
+        """Run the job of a request that runs code (debug events it causes carry ``msg``)."""
+        self._running = msg
+        try:
+            return await self.run_job(job)
+        finally:
+            self._running = None
+
+    async def run_quick_job(self, msg: Message, job: Callable[[CellExecutor], Any]) -> Any:
+        """Run a short Lua job for ``msg`` without waiting for what holds the execution
+        thread.
+
+        A quick request that arrived while shell requests were in hand (a cell runs, a
+        script is paused, or one is about to run) goes through the debug channel, served at
+        a stop by the paused loop and while Lua runs by the asynchronously armed hook;
+        otherwise its job queues like any job, behind the requests that came before it.
+        """
+        engine = self.engine
+        assert engine is not None
+        if id(msg) not in self._out_of_line:
+            return await self.run_job(job)
+        await asyncio.wrap_future(engine.ready)
+
+        def run() -> Any:
+            executor = engine.executor
+            assert executor is not None
+            return job(executor)
+
+        return await asyncio.wrap_future(self.debug_channel.submit_job(run))
 
     # ------------------------------------------------------------------ handlers
 
@@ -483,7 +555,8 @@ class KernelService:
             assert self.sink is not None
             self.sink.begin(msg, allow_stdin=allow_stdin)
             try:
-                outcome: ExecuteOutcome = await self.run_job(
+                outcome: ExecuteOutcome = await self.run_request_job(
+                    msg,
                     lambda ex: ex.execute(
                         code, count, {str(k): str(v) for k, v in user_expressions.items()}
                     )
@@ -557,8 +630,8 @@ class KernelService:
             assert self.sink is not None
             self.sink.begin(msg, allow_stdin=bool(msg.content.get("allow_stdin", True)))
             try:
-                outcome: ExecuteOutcome = await self.run_job(
-                    lambda ex: ex.run_file(path, [str(a) for a in args])
+                outcome: ExecuteOutcome = await self.run_request_job(
+                    msg, lambda ex: ex.run_file(path, [str(a) for a in args])
                 )
             finally:
                 self.sink.end()
@@ -578,7 +651,7 @@ class KernelService:
         sock = self._current_socket
 
         async def work() -> None:
-            content = await self.run_job(lambda ex: ex.complete(code, cursor))
+            content = await self.run_quick_job(msg, lambda ex: ex.complete(code, cursor))
             self.reply(sock, msg, "complete_reply", content)
 
         await self._busy(msg, work)
@@ -590,7 +663,7 @@ class KernelService:
         sock = self._current_socket
 
         async def work() -> None:
-            content = await self.run_job(lambda ex: ex.inspect(code, cursor, level))
+            content = await self.run_quick_job(msg, lambda ex: ex.inspect(code, cursor, level))
             self.reply(sock, msg, "inspect_reply", content)
 
         await self._busy(msg, work)
@@ -600,7 +673,7 @@ class KernelService:
         sock = self._current_socket
 
         async def work() -> None:
-            content = await self.run_job(lambda ex: ex.is_complete(code))
+            content = self._syntax.is_complete(code)
             self.reply(sock, msg, "is_complete_reply", content)
 
         await self._busy(msg, work)
@@ -655,9 +728,11 @@ class KernelService:
         interrupt must get through while a stopped script waits for the client)."""
         sock = self._current_socket
         loop = asyncio.get_running_loop()
+        self.publish("status", {"execution_state": "busy"}, msg)
 
         def answer(response: dict[str, Any]) -> None:
             self.reply(sock, msg, "debug_reply", response)
+            self.publish("status", {"execution_state": "idle"}, msg)
 
         # Queued on the loop when the response is made, so the reply goes out before any
         # event the request causes (the `initialized` after `initialize`, `stopped` after `next`).
@@ -665,6 +740,7 @@ class KernelService:
             dict(msg.content),
             client=msg.session,
             on_response=lambda response: loop.call_soon_threadsafe(answer, response),
+            parent=msg,
         )
 
     async def interrupt_request(self, msg: Message) -> None:
@@ -710,10 +786,10 @@ class KernelService:
                     "iopub_welcome", {"subscription": frame[1:].decode(errors="replace")}, None
                 )
             elif frame[0] == 0:
-                self._subscribers -= 1
-                if self._subscribers <= 0 and self.engine is not None:
+                self._subscribers = max(self._subscribers - 1, 0)
+                if self._subscribers == 0 and self.engine is not None:
                     # the last client is gone: a stopped script must not wait forever
-                    self.debug_channel.submit({"command": "llmspell/clientsGone"})
+                    self.debug_channel.submit({"command": "clientsGone"}, internal=True)
 
 
 def _field(content: dict[str, Any], name: str, kind: type) -> Any:

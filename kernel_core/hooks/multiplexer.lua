@@ -9,7 +9,8 @@ local host = ...
 
 local sethook, gethook, getinfo = debug.sethook, debug.gethook, debug.getinfo
 local co_create, co_running, co_status = coroutine.create, coroutine.running, coroutine.status
-local co_resume = coroutine.resume
+local co_resume, co_close = coroutine.resume, coroutine.close
+local raw_getmetatable, raw_type = debug.getmetatable, type
 local format, setmetatable, error, select = string.format, setmetatable, error, select
 local pack, unpack = table.pack, table.unpack
 
@@ -53,6 +54,13 @@ function M.abort_error(kind, message, extra)
   local err = setmetatable({ llmspell_abort = kind, message = message }, abort_mt)
   if extra then for k, v in pairs(extra) do err[k] = v end end
   return err
+end
+
+--- Raise an abort from Lua (os.exit) that, like an interrupt, a pcall cannot stop.
+function M.raise_abort(kind, message, extra)
+  aborting = M.abort_error(kind, message, extra)
+  M.apply_all() -- the hook raises it again after a pcall that caught it
+  error(aborting, 0)
 end
 
 function M.is_abort(err)
@@ -182,8 +190,31 @@ local function track(co)
   apply(co)
 end
 
+-- The wrappers below stand in for Lua's C functions: they raise the C functions' argument
+-- errors at the script's line (luaL_typeerror's text, the name the call used, as
+-- luaL_argerror finds it), not at a line of this file.
+local function typename_of(v)
+  local mt = raw_getmetatable(v)
+  local name = mt and rawget(mt, "__name")
+  if raw_type(name) == "string" then return name end
+  return raw_type(v)
+end
+
+local function bad_argument(fname, expected, nargs, v)
+  local info = getinfo(2, "n") -- the wrapper, called by the script's instruction
+  local name = info and info.name or fname
+  local got = nargs == 0 and "no value" or typename_of(v)
+  local extra = format("%s expected, got %s", expected, got)
+  if info and info.namewhat == "method" then
+    error(format("calling '%s' on bad self (%s)", name, extra), 3)
+  end
+  error(format("bad argument #1 to '%s' (%s)", name, extra), 3)
+end
+
 --- coroutine.create, hooked.
-function M.create(f)
+function M.create(...)
+  local f = ...
+  if raw_type(f) ~= "function" then bad_argument("coroutine.create", "function", select("#", ...), f) end
   local co = co_create(f)
   track(co)
   return co
@@ -192,9 +223,25 @@ end
 local function wrap_results(co, ok, ...)
   if ok then return ... end
   local err = ...
-  if type(err) == "string" and M.coroutine_frames then
-    -- keep the dead coroutine's stack for the traceback of an error that escapes
-    M.coroutine_frames[err] = M.capture_frames(co, 0)
+  if getmetatable(err) == abort_mt then error(err, 0) end
+  local frames = M.coroutine_frames and M.capture_frames(co, 0)
+  -- as auxwrap: an error inside the coroutine closes its to-be-closed variables (whose
+  -- __close may replace the error); a refused resume (dead coroutine) has nothing to close
+  if co_status(co) == "dead" then
+    local closed, close_err = co_close(co)
+    if not closed then err = close_err end
+  end
+  if raw_type(err) == "string" then
+    if err ~= "not enough memory" then -- auxwrap adds no position to a memory error
+      local where = getinfo(2, "Sl") -- who called the wrapped function (this is a tail call)
+      if where and where.currentline > 0 then
+        err = where.short_src .. ":" .. where.currentline .. ": " .. err
+      end
+    end
+    if frames then
+      -- keep the dead coroutine's stack for the traceback of an error that escapes
+      M.coroutine_frames[err] = frames
+    end
   end
   error(err, 0)
 end
@@ -204,15 +251,27 @@ end
 local parent_of = setmetatable({}, { __mode = "k" })
 M.parent_of = parent_of
 
+-- An abort (interrupt, limit, os.exit) raised inside a coroutine ends the run, as it does in
+-- the main thread: resume hands it on instead of returning it as the coroutine's error.
+local function resume_results(ok, ...)
+  if not ok and getmetatable((...)) == abort_mt then error((...), 0) end
+  return ok, ...
+end
+
 --- coroutine.resume, noting the resumer.
-function M.resume(co, ...)
+function M.resume(...)
+  local co = ...
+  if raw_type(co) ~= "thread" then bad_argument("coroutine.resume", "thread", select("#", ...), co) end
   parent_of[co] = co_running()
-  return co_resume(co, ...)
+  return resume_results(co_resume(...))
 end
 
 --- coroutine.wrap, on top of the hooked create.
-function M.wrap(f)
-  local co = M.create(f)
+function M.wrap(...)
+  local f = ...
+  if raw_type(f) ~= "function" then bad_argument("coroutine.wrap", "function", select("#", ...), f) end
+  local co = co_create(f)
+  track(co)
   return function(...)
     parent_of[co] = co_running()
     return wrap_results(co, co_resume(co, ...))
@@ -267,6 +326,11 @@ end
 
 --- Functions that run between a run's protected call and its end (see on_count).
 M.unprotected = setmetatable({}, { __mode = "k" })
+
+--- The abort being raised in this run, if any (a script may have caught it: pcall).
+function M.pending_abort()
+  return aborting
+end
 
 --- End a run: no hook left behind.
 function M.end_run()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from kernel_core.protocol.wire import Message
 from kernel_core.runtime.errors import ScriptError
+from kernel_core.runtime.native_streams import FdCapture
 
 if TYPE_CHECKING:
     from kernel_core.kernel.service import KernelService
@@ -41,11 +42,24 @@ class KernelSink:
         self._allow_stdin = False
         # input_reply messages, or None when the input_request could not be delivered
         self._replies: queue.Queue[Message | None] = queue.Queue()
+        self.native_streams: frozenset[str] = frozenset()
+        self._capture: FdCapture | None = None
+
+    def capture_descriptors(self) -> None:
+        """Take what is written to fd 1 and 2 as the running request's output, so scripts
+        keep Lua's own print, io.write and io.stdout/io.stderr (as ipykernel captures at the
+        descriptor level). The kernel's own Python output and logs keep their destination.
+        Call before the Lua world is made (it reads ``native_streams``)."""
+        self._capture = FdCapture(self.write, keep_python=True)
+        self._capture.start()
+        self.native_streams = frozenset({"stdout", "stderr"})
 
     # ---- called on the loop thread
 
     def begin(self, parent: Message, *, allow_stdin: bool) -> None:
         """A request starts: its output carries ``parent`` as parent header."""
+        if self._capture is not None:
+            self._capture.drain()
         self.flush()
         with self._lock:
             self._parent = parent
@@ -54,7 +68,9 @@ class KernelSink:
             self._replies.get_nowait()
 
     def end(self) -> None:
-        """The request is done: send what is buffered."""
+        """The request is done: send what is buffered (also what C stdio still held)."""
+        if self._capture is not None:
+            self._capture.drain()
         self.flush()
 
     def flush(self) -> None:

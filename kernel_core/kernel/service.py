@@ -170,6 +170,7 @@ class KernelService:
         )
         self._hb_thread.start()
         self.sink = KernelSink(self)
+        self.sink.capture_descriptors()  # before the Lua world: it keeps Lua's own print
         self._start_engine()
         if on_bound is not None:
             on_bound()

@@ -26,6 +26,7 @@ from kernel_core.runtime.convert import Converter
 from kernel_core.runtime.errors import ScriptError
 from kernel_core.runtime.failure import ScriptFailure, failure_from_lua, syntax_failure
 from kernel_core.runtime.hook_points import HookDispatcher, NoHooks
+from kernel_core.runtime.native_streams import flush_c_stdio, write_fd
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,14 @@ INTERNAL_CHUNK_PREFIX = "=[llmspell]"
 
 
 class OutputSink(Protocol):
-    """Where a script's output goes and where its input comes from."""
+    """Where a script's output goes and where its input comes from.
+
+    A sink may name, in a ``native_streams`` attribute, the streams ("stdout", "stderr",
+    "stdin") that the process's own descriptors serve: the script then keeps Lua's own
+    ``print``, ``io.write`` and ``io.stdin``/``io.stdout``/``io.stderr`` for them, as plain
+    Lua does (a kernel captures fd 1 and 2 instead, runtime/native_streams.py). Other
+    streams go through ``write``/``read_line``.
+    """
 
     def write(self, stream: str, text: str) -> None:
         """Write ``text`` to ``stream`` ("stdout" or "stderr")."""
@@ -130,9 +138,14 @@ class ScriptRuntime:
         output: OutputSink,
         *,
         script: ScriptContext | None = None,
+        hook_coroutines: bool = True,
     ) -> None:
+        """``hook_coroutines=False`` (``llmspell run``: no debugger or profiler can attach)
+        keeps Lua's own coroutine.create/wrap/resume unless a time or instruction limit needs
+        to reach coroutines."""
         self.config = config
         self.output = output
+        self.native_streams = frozenset(getattr(output, "native_streams", ()))
         self.script = script or ScriptContext()
         self.limits = RunLimits.from_config(config)
         self.sandbox_level: str = config.get("runtime", "sandbox")
@@ -173,8 +186,14 @@ class ScriptRuntime:
         self.host.read = self.host_function("io.read", self._read)
         self.host.execute = self.host_function("os.execute", self._os_execute)
         self.runner = self.load_lua("kernel_core.runtime.lua", "runner.lua", self.host, self.mux)
+        limited = self.limits.time_limit > 0 or self.limits.instruction_limit > 0
         options = self.lua.table_from(
-            {"level": self.sandbox_level, "package_path": self._package_path()}
+            {
+                "level": self.sandbox_level,
+                "package_path": self._package_path(),
+                "hook_coroutines": hook_coroutines or limited,
+                **{f"native_{name}": True for name in self.native_streams},
+            }
         )
         self.load_lua("kernel_core.runtime.lua", "sandbox.lua", self.host, self.mux, options)
         from kernel_core.runtime.globals import install_all
@@ -260,6 +279,9 @@ class ScriptRuntime:
         host.rearm_if_pending = self._rearm_if_pending
 
     def _write(self, stream: str, text: str) -> None:
+        if stream in self.native_streams:
+            write_fd(stream, text)  # after what Lua's io.write buffered, in order
+            return
         self.output.write(stream, text)
 
     def _read(self, fmt: Any = "l", *rest: Any) -> Any:
@@ -448,6 +470,8 @@ class ScriptRuntime:
             self._runs -= 1
             if profiler is not None and self._runs == 0:
                 profiler.run_ended()
+            if self.native_streams and self._runs == 0:
+                flush_c_stdio()  # what io.write buffered comes before what follows the run
             if timer is not None:
                 timer.cancel()
             with self._abort_lock:

@@ -31,6 +31,8 @@ from llmspell_tui.commands.run import TerminalSink
 class _ScriptOutputToStderr(TerminalSink):
     """With ``-o -`` stdout carries the profile, so the script's stdout goes to stderr."""
 
+    native_streams: frozenset[str] = frozenset({"stderr", "stdin"})
+
     def write(self, stream: str, text: str) -> None:
         super().write("stderr", text)
 

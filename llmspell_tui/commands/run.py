@@ -16,19 +16,25 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kernel_core.errors import ScriptNotFoundError
 from kernel_core.runtime.convert import ConversionError
 from kernel_core.runtime.errors import ScriptError
 from kernel_core.runtime.failure import format_failure
+from kernel_core.runtime.native_streams import FdCapture
 from kernel_core.runtime.script_runtime import RunOutcome, ScriptContext, ScriptRuntime
 from llmspell_tui.commands.common import config_from_args
 from llmspell_tui.commands.output import use_colour
-from llmspell_tui.commands.scripts import script_path
 
 
 class TerminalSink:
-    """Script output straight to this process's stdout/stderr; input from stdin."""
+    """Script output straight to this process's stdout/stderr; input from stdin.
+
+    The descriptors are the script's own: Lua's print, io.write and io handles stay as
+    they are (``native_streams``); ``write`` and ``read_line`` serve only what is not.
+    """
 
     broken_pipe = False
+    native_streams: frozenset[str] = frozenset({"stdout", "stderr", "stdin"})
 
     def write(self, stream: str, text: str) -> None:
         target = sys.stderr if stream == "stderr" else sys.stdout
@@ -52,7 +58,8 @@ class TerminalSink:
 
 
 class CaptureSink(TerminalSink):
-    """Keeps output for the ``--output json`` object."""
+    """Keeps output for the ``--output json`` object (captured from fd 1 and 2 while the
+    script runs, so Lua's own print and io.write stay)."""
 
     def __init__(self) -> None:
         self.parts: dict[str, list[str]] = {"stdout": [], "stderr": []}
@@ -83,7 +90,10 @@ class _Execution:
             config = config_from_args(
                 self.args, project_dir=script.parent if script else Path.cwd()
             )
-            self.runtime = ScriptRuntime(config, self.sink, script=ScriptContext(script))
+            # no debugger or profiler attaches to `llmspell run`: Lua's own coroutine library
+            self.runtime = ScriptRuntime(
+                config, self.sink, script=ScriptContext(script), hook_coroutines=False
+            )
             self.ready.set()
             if self.interrupt_requested:
                 self.runtime.request_abort("interrupt", "interrupted by user (Ctrl+C)")
@@ -156,7 +166,14 @@ def _wait(execution: _Execution, previous: Any) -> None:
 def main(args: argparse.Namespace) -> int:
     """Run the script or snippet; returns the exit status."""
     if args.command == "run":
-        script_path(args.script)  # a clear error before anything starts
+        script = Path(args.script)
+        if not script.is_file():
+            hint = ""
+            if not script.suffix:
+                candidate = script.with_suffix(".lua")
+                if candidate.is_file():
+                    hint = f"; did you mean {candidate}?"
+            raise ScriptNotFoundError(f"script not found: {script}{hint}")
     if getattr(args, "connect", None):
         from llmspell_tui.commands.remote_run import run_on_kernel
 
@@ -168,9 +185,21 @@ def main(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     thread = threading.Thread(target=execution.run, name="llmspell-execution", daemon=True)
     previous = _install_sigint(execution)
-    thread.start()
-    _wait(execution, previous)
-    thread.join()
+    capture = None
+    if isinstance(sink, CaptureSink):
+        capture = FdCapture(lambda stream, text: sink.parts[stream].append(text))
+        capture.start()
+    else:
+        # Lua's print writes to the descriptor itself: a reader that went away
+        # (`llmspell run x.lua | head`) ends the script by SIGPIPE, as it ends lua
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    try:
+        thread.start()
+        _wait(execution, previous)
+        thread.join()
+    finally:
+        if capture is not None:
+            capture.stop()
     try:
         sys.stdout.flush()
     except BrokenPipeError:

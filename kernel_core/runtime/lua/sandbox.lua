@@ -1,6 +1,10 @@
 -- Shapes the global environment a script sees: output to the runtime's sink, os.exit that
 -- ends the script instead of the host, require paths, and the restricted sandbox.
--- Loaded with (host, mux, options); options = {level=, package_path=, package_cpath=}.
+-- Loaded with (host, mux, options); options = {level=, package_path=, hook_coroutines=,
+-- native_stdout=, native_stderr=, native_stdin=}. A native stream keeps Lua's own C
+-- functions and file handle (print, io.write, io.stdout...): the process's descriptor is
+-- the script's, or is captured at the descriptor level (runtime/native_streams.py).
+-- Libraries are changed in place, so `require "io" == io` as in Lua.
 local host, mux, options = ...
 
 local type, tostring, select, error, format = type, tostring, select, error, string.format
@@ -21,11 +25,13 @@ local function render_arg(v, i, fname)
     t == "nil" and "no value" or t), 3)
 end
 
-G.print = function(...)
-  local n = select("#", ...)
-  local parts = {}
-  for i = 1, n do parts[i] = tostring((select(i, ...))) end
-  write("stdout", concat(parts, "\t") .. "\n")
+if not options.native_stdout then
+  G.print = function(...)
+    local n = select("#", ...)
+    local parts = {}
+    for i = 1, n do parts[i] = tostring((select(i, ...))) end
+    write("stdout", concat(parts, "\t") .. "\n")
+  end
 end
 
 local function make_stream(name)
@@ -47,55 +53,55 @@ local function make_stream(name)
   return stream
 end
 
-local stdout, stderr = make_stream("stdout"), make_stream("stderr")
 local real_io = G.io
-local io = {}
-for k, v in pairs(real_io) do io[k] = v end
-io.stdout, io.stderr = stdout, stderr
-io.write = function(...)
-  local n = select("#", ...)
-  local parts = {}
-  for i = 1, n do parts[i] = render_arg((select(i, ...)), i, "write") end
-  write("stdout", concat(parts))
-  return stdout
+local io = real_io -- changed in place: the real functions are read before they are replaced
+local real_output, real_input, real_lines = real_io.output, real_io.input, real_io.lines
+if not options.native_stdout then
+  local stdout = make_stream("stdout")
+  io.stdout = stdout
+  io.write = function(...)
+    local n = select("#", ...)
+    local parts = {}
+    for i = 1, n do parts[i] = render_arg((select(i, ...)), i, "write") end
+    write("stdout", concat(parts))
+    return stdout
+  end
+  io.output = function(f)
+    if f == nil then return stdout end
+    return real_output(f)
+  end
 end
+if not options.native_stderr then io.stderr = make_stream("stderr") end
 
-local read = host.read
-local stdin = {
-  read = function(self, ...) return read(...) end,
-  lines = function(self, fmt) return function() return read(fmt or "l") end end,
-  close = function() return nil, "cannot close standard file" end,
-}
-setmetatable(stdin, { __name = "FILE*", __tostring = function() return "file (stdin)" end })
-io.stdin = stdin
-io.read = function(...) return read(...) end
-local real_output, real_input = real_io.output, real_io.input
-io.output = function(f)
-  if f == nil then return stdout end
-  return real_output(f)
+if not options.native_stdin then
+  local read = host.read
+  local stdin = {
+    read = function(self, ...) return read(...) end,
+    lines = function(self, fmt) return function() return read(fmt or "l") end end,
+    close = function() return nil, "cannot close standard file" end,
+  }
+  setmetatable(stdin, { __name = "FILE*", __tostring = function() return "file (stdin)" end })
+  io.stdin = stdin
+  io.read = function(...) return read(...) end
+  io.input = function(f)
+    if f == nil then return stdin end
+    return real_input(f)
+  end
+  io.lines = function(filename, ...)
+    if filename == nil then return stdin:lines(...) end
+    return real_lines(filename, ...)
+  end
 end
-io.input = function(f)
-  if f == nil then return stdin end
-  return real_input(f)
-end
-local real_lines = real_io.lines
-io.lines = function(filename, ...)
-  if filename == nil then return stdin:lines(...) end
-  return real_lines(filename, ...)
-end
-G.io = io
 
 -- ---------------------------------------------------------------- os.exit ends the script
-local os = {}
-for k, v in pairs(G.os) do os[k] = v end
+local os = G.os -- in place, as io
 os.exit = function(code)
   local status
   if code == nil or code == true then status = 0
   elseif code == false then status = 1
   else status = math.tointeger(code) or 1 end
-  error(mux.abort_error("exit", format("script called os.exit(%d)", status), { code = status }), 0)
+  mux.raise_abort("exit", format("script called os.exit(%d)", status), { code = status })
 end
-G.os = os
 
 -- ---------------------------------------------------------------- require paths
 package.path = options.package_path
@@ -107,13 +113,14 @@ end
 mux.real_debug = G.debug
 
 -- ---------------------------------------------------------------- coroutines are hooked
-local coroutine = {}
-for k, v in pairs(G.coroutine) do coroutine[k] = v end
-coroutine.create, coroutine.wrap, coroutine.resume = mux.create, mux.wrap, mux.resume
-G.coroutine = coroutine
--- require "coroutine" is the same table, as in Lua; the unhooked library would make coroutines
--- that no interrupt or limit reaches
-package.loaded.coroutine = coroutine
+-- (in place: require "coroutine" is the same table, as in Lua; the unhooked library would
+-- make coroutines that no interrupt or limit reaches). Without a debugger, profiler or limit
+-- to serve (llmspell run), Lua's own functions stay: Ctrl+C then reaches the main thread,
+-- as lua.c's does.
+local coroutine = G.coroutine
+if options.hook_coroutines then
+  coroutine.create, coroutine.wrap, coroutine.resume = mux.create, mux.wrap, mux.resume
+end
 
 -- ---------------------------------------------------------------- os.execute
 -- Lua's own blocks in system(), where no interrupt or time limit reaches it: host.execute

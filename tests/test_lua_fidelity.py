@@ -1,0 +1,201 @@
+"""Lua behaves as Lua: the same snippet gives the same output in a bare
+``lupa.lua54.LuaRuntime()``, under ``llmspell run --sandbox trusted``, in a runtime whose
+coroutines are hooked (as a kernel's are), and in a kernel with the debugger attached (a
+breakpoint set) and the profiler on.
+
+A differential harness: each snippet prints what it observes; the outputs are compared.
+The snippets stay away from what LLMSpell adds on purpose (its globals, ``arg``,
+``package.path``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.debug_fixtures import Debugger
+
+BARE = """
+import sys
+import lupa.lua54 as lupa
+lua = lupa.LuaRuntime()
+run = lua.eval("function(path) return assert(loadfile(path))() end")
+run(sys.argv[1])
+"""
+
+# A ScriptRuntime as a kernel makes it (coroutine.create/wrap/resume hooked), its output on
+# the process's own descriptors.
+HOOKED = """
+import sys
+from pathlib import Path
+from kernel_core.config import load_config
+from kernel_core.runtime.script_runtime import ScriptContext, ScriptRuntime
+
+class Native:
+    native_streams = frozenset({"stdout", "stderr", "stdin"})
+    def write(self, stream, text):
+        raise AssertionError("native streams are written by Lua itself")
+    def read_line(self, prompt):
+        raise AssertionError("native streams are read by Lua itself")
+
+path = Path(sys.argv[1])
+config = load_config(project_dir=path.parent, overrides={"runtime": {"sandbox": "trusted"},
+                     "state": {"path": sys.argv[2]}})
+runtime = ScriptRuntime(config, Native(), script=ScriptContext(path))
+outcome = runtime.run_file(path)
+runtime.close()
+if outcome.failure is not None:
+    sys.stderr.write("FAILED " + outcome.failure.message + "\\n")
+    sys.exit(1)
+"""
+
+SNIPPETS: dict[str, str] = {
+    "print_is_lua_s_own": """
+        local info = debug.getinfo(print)
+        print(info.what, info.source, info.short_src, info.nups, info.linedefined)
+        print(pcall(string.dump, print))
+        print(pcall(debug.upvaluejoin, print, 1, print, 1))
+        print(debug.getupvalue(print, 1))
+        print(select("#", print()))
+        print(pcall(print, setmetatable({}, {__tostring = function() return 1 end})))
+        print(1, 2.0, -0.0, 1e100, 2^63, math.mininteger, nil, true, "s\\0z")
+        print(debug.getinfo(io.write).what, debug.getinfo(io.stdout.write).what)
+        """,
+    "io_handles_are_real_files": """
+        print(io.input(io.stdin) == io.stdin, io.input() == io.stdin, io.output() == io.stdout)
+        print(pcall(rawlen, io.stdin))
+        print(type(getmetatable(io.stdin).__gc), getmetatable(io.stdout).__name)
+        print(getmetatable(io.stdout) == getmetatable(io.open(os.tmpname())))
+        print(io.type(io.stdin), io.type(io.stdout), io.type(io.stderr), io.type(42))
+        print((tostring(io.stdout):gsub("0x%x+", "ADDR")))
+        print(io.close(io.stdout))
+        print(io.write("x", 1, 2.5, "\\n") == io.stdout)
+        print(pcall(io.write, {}))
+        print(pcall(io.stdout.write, 1))
+        print(pcall(io.close, {}))
+        print(io.stdout:setvbuf("full"), io.stdout:flush() == io.stdout)
+        print(io.stdout:seek())
+        io.stderr:write("to stderr\\n")
+        io.stdout:write("chained "):write("writes\\n")
+        """,
+    "require_gives_the_libraries": """
+        for _, name in ipairs({"io", "os", "string", "table", "math", "coroutine", "debug",
+                               "utf8", "package"}) do
+          print(name, require(name) == _G[name], package.loaded[name] == _G[name])
+        end
+        print(package.loaded._G == _G, require("_G") == _G)
+        """,
+    "coroutine_wrap_closes_on_error": """
+        local log = {}
+        local f = coroutine.wrap(function()
+          local x <close> = setmetatable({}, {__close = function(_, e)
+            log[#log + 1] = "closed " .. tostring(e) end})
+          coroutine.yield(1)
+          error("boom")
+        end)
+        print(f())
+        print(pcall(f))
+        print(#log, log[1])
+        print(pcall(f))
+        local g = coroutine.wrap(function()
+          local y <close> = setmetatable({}, {__close = function() error("in close") end})
+          error("first")
+        end)
+        print(pcall(g))
+        local t = {}
+        print(select(2, pcall(coroutine.wrap(function() error(t) end))) == t)
+        print(pcall(coroutine.wrap(function() error("lvl0", 0) end)))
+        print(pcall(function() local w = coroutine.wrap(function() error("x", 2) end); w() end))
+        """,
+    "coroutine_errors_read_as_lua_s": """
+        print(pcall(coroutine.wrap, 1))
+        print(pcall(function() coroutine.wrap(1) end))
+        print(pcall(function() coroutine.create() end))
+        print(pcall(function() local r = coroutine.resume; r(nil) end))
+        print(pcall(function() coroutine.resume() end))
+        print(pcall(function() coroutine.resume(io.stdout) end))
+        local co = coroutine.create(function(...) return select("#", ...) end)
+        print(coroutine.resume(co, nil, nil))
+        print(coroutine.resume(co))
+        print(select("#", coroutine.wrap(function() end)()))
+        local inner = coroutine.create(function()
+          return coroutine.resume(coroutine.running())
+        end)
+        print(coroutine.resume(inner))
+        """,
+}
+
+
+def _write_snippet(tmp_path: Path, name: str) -> Path:
+    path = tmp_path / f"{name}.lua"
+    path.write_text(textwrap.dedent(SNIPPETS[name]).lstrip())
+    return path
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["LLMSPELL_STATE__PATH"] = str(tmp_path / "state.sqlite3")
+    return env
+
+
+def _run(argv: list[str], tmp_path: Path) -> tuple[str, str]:
+    proc = subprocess.run(
+        argv,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout, proc.stderr
+
+
+def bare(path: Path, tmp_path: Path) -> tuple[str, str]:
+    """stdout and stderr of the snippet in a bare lupa.lua54.LuaRuntime()."""
+    return _run([sys.executable, "-c", BARE, str(path)], tmp_path)
+
+
+@pytest.mark.parametrize("name", sorted(SNIPPETS))
+def test_llmspell_run_trusted_is_plain_lua(name: str, tmp_path: Path) -> None:
+    path = _write_snippet(tmp_path, name)
+    ours = _run(
+        [sys.executable, "-m", "llmspell_tui", "run", "--sandbox", "trusted", str(path)],
+        tmp_path,
+    )
+    assert ours == bare(path, tmp_path)
+
+
+@pytest.mark.parametrize("name", sorted(SNIPPETS))
+def test_a_runtime_with_hooked_coroutines_is_plain_lua(name: str, tmp_path: Path) -> None:
+    path = _write_snippet(tmp_path, name)
+    ours = _run([sys.executable, "-c", HOOKED, str(path), str(tmp_path / "s.db")], tmp_path)
+    assert ours == bare(path, tmp_path)
+
+
+@pytest.mark.parametrize("name", sorted(SNIPPETS))
+def test_a_kernel_with_debugger_and_profiler_is_plain_lua(
+    name: str, tmp_path: Path, dbg: Debugger
+) -> None:
+    path = _write_snippet(tmp_path, name)
+    other = tmp_path / "elsewhere.lua"
+    other.write_text("local x = 1\nreturn x\n")
+    dbg.ok("setBreakpoints", source={"path": str(other)}, breakpoints=[{"line": 2}])
+    dbg.ok("configurationDone")
+    dbg.ok("llmspell/profileStart")
+    msg_id = dbg.run_file(path)
+    reply = dbg.shell_reply(msg_id, timeout=30)
+    assert reply["status"] == "ok", reply
+    streams = {"stdout": "", "stderr": ""}
+    for m in dbg.iopub:
+        if m.msg_type == "stream" and m.parent_id == msg_id:
+            streams[m.content["name"]] += m.content["text"]
+    dbg.ok("llmspell/profileStop")
+    assert (streams["stdout"], streams["stderr"]) == bare(path, tmp_path)

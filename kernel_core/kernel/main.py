@@ -20,6 +20,7 @@ from kernel_core.kernel.connection import (
     new_kernel_id,
     read_connection_file,
 )
+from kernel_core.kernel.jupyter_link import link_path_for, make_link, remove_link
 from kernel_core.kernel.service import KernelService
 from kernel_core.protocol.wire import new_key
 
@@ -108,6 +109,9 @@ def run_kernel(
         log_file=str(log_file),
     )
     published = connection_file
+    jupyter_link = None if managed else link_path_for(connection_file)
+    if jupyter_link is not None:
+        info.extra["jupyter_link"] = str(jupyter_link)
 
     def publish_files() -> None:
         # Written once the sockets are bound, sidecar first: whoever finds the connection
@@ -116,6 +120,8 @@ def run_kernel(
             published.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             info.write()
             connection.write(published)
+            if jupyter_link is not None:
+                make_link(published, jupyter_link)
 
     log.info("kernel %s (%s) starting, connection file %s", kernel_id, name, connection_file)
     service = KernelService(config, connection, kernel_id=kernel_id, name=name, managed=managed)
@@ -124,6 +130,8 @@ def run_kernel(
             log.info("restart requested: exiting so the manager can start a new process")
     finally:
         if not managed:
+            if jupyter_link is not None:
+                remove_link(jupyter_link, connection_file)
             with contextlib.suppress(OSError):
                 connection_file.unlink()
             with contextlib.suppress(OSError):

@@ -89,6 +89,11 @@ def remove_stale(kernel: KnownKernel) -> None:
             for channel in ("shell", "iopub", "stdin", "control", "hb"):
                 with contextlib.suppress(OSError):
                     os.unlink(f"{connection.ip}-{getattr(connection, f'{channel}_port')}")
+    link = kernel.info.extra.get("jupyter_link") if kernel.info else None
+    if isinstance(link, str):
+        from kernel_core.kernel.jupyter_link import remove_link
+
+        remove_link(Path(link), kernel.connection_file)
     for path in (kernel.connection_file, KernelInfoFile.path_for(kernel.connection_file)):
         with contextlib.suppress(OSError):
             path.unlink()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from functools import partial
 from typing import ClassVar
@@ -12,6 +13,53 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
+
+# Terminals send Shift+F1..F12 as F13..F24 (xterm's and tmux's encoding): the bindings list both,
+# the screen names the key a person presses
+_SHIFTED_F = {f"f{n + 12}": f"shift+f{n}" for n in range(1, 13)}
+_MODIFIERS = {"ctrl": "Ctrl", "shift": "Shift", "alt": "Alt", "meta": "Meta", "super": "Super"}
+_NAMES = {
+    "question_mark": "?",
+    "slash": "/",
+    "escape": "Esc",
+    "pageup": "PgUp",
+    "pagedown": "PgDn",
+    "space": "Space",
+    "enter": "Enter",
+    "tab": "Tab",
+    "delete": "Delete",
+    "insert": "Insert",
+    "backspace": "Backspace",
+    "home": "Home",
+    "end": "End",
+    "up": "Up",
+    "down": "Down",
+    "left": "Left",
+    "right": "Right",
+}
+
+
+def _one_key(key: str) -> str:
+    *modifiers, name = key.split("+")
+    if len(name) == 1:
+        # a bare letter is the letter typed (n, b, c as in pudb); after a modifier, as the
+        # docs write it (Ctrl+Q, Alt+P)
+        label = name.upper() if modifiers else name
+    else:
+        label = _NAMES.get(name, name.upper() if re.fullmatch(r"f\d+", name) else name.title())
+    ordered = [_MODIFIERS[m] for m in ("ctrl", "alt", "shift", "meta", "super") if m in modifiers]
+    return "+".join([*ordered, label])
+
+
+def key_text(binding: Binding) -> str:
+    """A binding's keys written one way everywhere: ``Shift+F11``, ``Ctrl+Q``, ``Alt+1``, ``F5``,
+    ``n``; several keys for one action as ``Delete or x``."""
+    keys: list[str] = []
+    for written in binding.key.split(","):
+        key = _SHIFTED_F.get(written.strip(), written.strip())
+        if key and key not in keys:
+            keys.append(key)
+    return " or ".join(_one_key(key) for key in keys)
 
 
 def described(bindings: Iterable[BindingType]) -> list[Binding]:
@@ -37,7 +85,7 @@ class HelpScreen(ModalScreen[None]):
             table.add_columns("key", "action", "where")
             for where, bindings in self.sections:
                 for binding in bindings:
-                    table.add_row(self.app.get_key_display(binding), binding.description, where)
+                    table.add_row(key_text(binding), binding.description, where)
             yield table
 
 
@@ -52,7 +100,7 @@ class ActionCommands(Provider):
             yield DiscoveryHit(
                 binding.description,
                 partial(self.app.run_action, binding.action),
-                help=f"key: {self.app.get_key_display(binding)}",
+                help=f"key: {key_text(binding)}",
             )
 
     async def search(self, query: str) -> Hits:
@@ -64,7 +112,7 @@ class ActionCommands(Provider):
                     score,
                     matcher.highlight(binding.description),
                     partial(self.app.run_action, binding.action),
-                    help=f"key: {self.app.get_key_display(binding)}",
+                    help=f"key: {key_text(binding)}",
                 )
 
 

@@ -110,7 +110,6 @@ class KernelService:
         self._restart_requested = False
         self._shell_queue: asyncio.Queue[Message] = asyncio.Queue()
         self._serving: Message | None = None  # the shell request being served
-        self._running: Message | None = None  # the request whose job runs on the thread
         self._quick_tasks: set[asyncio.Task[None]] = set()
         self._out_of_line: set[int] = set()  # quick requests served ahead of the queue
         self._syntax = SyntaxChecker()
@@ -240,8 +239,10 @@ class KernelService:
         """A DAP event from the debugger (execution thread): iopub debug_event."""
         self._debug_seq += 1
         # As ipykernel does: the debug_request that caused the event is its parent (the
-        # resume request for the stop it leads to); else the request running the code.
-        parent = self.debug_channel.cause or self._running
+        # resume request for the stop it leads to). Events of a run itself (a breakpoint
+        # hit, output) have none: a client collecting an execute's output by parent (as
+        # nbclient does) does not expect debug_events among them.
+        parent = self.debug_channel.cause
         self.publish_threadsafe(
             "debug_event",
             {"seq": self._debug_seq, "type": "event", "event": event, "body": body},
@@ -275,19 +276,28 @@ class KernelService:
                 self.stats.clients.add(msg.identities[0] if msg.identities else b"")
                 busy = self._serving is not None or not self._shell_queue.empty()
                 if busy and msg.msg_type in QUICK_REQUESTS:
-                    self._out_of_line.add(id(msg))
-                    task = asyncio.create_task(
-                        self._dispatch(msg, self.shell_handlers, self.shell)
-                    )
-                    self._quick_tasks.add(task)
-                    task.add_done_callback(self._quick_tasks.discard)
-                    task.add_done_callback(lambda _, key=id(msg): self._out_of_line.discard(key))
+                    self._serve_out_of_line(msg)
                 else:
                     await self._shell_queue.put(msg)
             elif channel == "control":
                 await self._dispatch(msg, self.control_handlers, self.control)
             elif self.sink is not None:
                 self.sink.receive_stdin(msg)
+
+    def _serve_out_of_line(self, msg: Message) -> None:
+        """Serve a quick request now, ahead of the shell queue (see QUICK_REQUESTS)."""
+        key = id(msg)
+        self._out_of_line.add(key)
+
+        async def serve() -> None:
+            try:
+                await self._dispatch(msg, self.shell_handlers, self.shell)
+            finally:
+                self._out_of_line.discard(key)
+
+        task = asyncio.create_task(serve())
+        self._quick_tasks.add(task)
+        task.add_done_callback(self._quick_tasks.discard)
 
     def _decode(self, frames: list[bytes], channel: str) -> Message | None:
         size = sum(len(f) for f in frames)
@@ -454,14 +464,6 @@ class KernelService:
         assert self.engine is not None
         return await asyncio.wrap_future(self.engine.submit(job))
 
-    async def run_request_job(self, msg: Message, job: Callable[[CellExecutor], Any]) -> Any:
-        """Run the job of a request that runs code (debug events it causes carry ``msg``)."""
-        self._running = msg
-        try:
-            return await self.run_job(job)
-        finally:
-            self._running = None
-
     async def run_quick_job(self, msg: Message, job: Callable[[CellExecutor], Any]) -> Any:
         """Run a short Lua job for ``msg`` without waiting for what holds the execution
         thread.
@@ -556,8 +558,7 @@ class KernelService:
             assert self.sink is not None
             self.sink.begin(msg, allow_stdin=allow_stdin)
             try:
-                outcome: ExecuteOutcome = await self.run_request_job(
-                    msg,
+                outcome: ExecuteOutcome = await self.run_job(
                     lambda ex: ex.execute(
                         code, count, {str(k): str(v) for k, v in user_expressions.items()}
                     )
@@ -631,8 +632,8 @@ class KernelService:
             assert self.sink is not None
             self.sink.begin(msg, allow_stdin=bool(msg.content.get("allow_stdin", True)))
             try:
-                outcome: ExecuteOutcome = await self.run_request_job(
-                    msg, lambda ex: ex.run_file(path, [str(a) for a in args])
+                outcome: ExecuteOutcome = await self.run_job(
+                    lambda ex: ex.run_file(path, [str(a) for a in args])
                 )
             finally:
                 self.sink.end()

@@ -21,8 +21,7 @@ class SyntaxChecker:
 
             lua = LuaRuntime(register_eval=False, register_builtins=False)
             self._load = lua.eval(
-                "function(text) local _, err = load(text, '=(is_complete)', 't', {}) "
-                "return err end"
+                "function(text) local _, err = load(text, '=(is_complete)', 't', {}) return err end"
             )
         error = self._load(source)
         return None if error is None else str(error)

@@ -155,3 +155,45 @@ def test_globals_show_the_users_world_without_the_debuggers_names(dbg: Debugger)
     ours = [name for name in globals_ if "llmspell" in name.lower()]
     assert ours == [], ours
     finish(dbg, msg_id)
+
+
+# ---------------------------------------------------------------- capabilities
+
+
+def test_every_capability_the_kernel_advertises_is_served(dbg: Debugger) -> None:
+    from kernel_core.debugger.capabilities import CAPABILITY_REQUESTS
+
+    caps = dbg.ok("initialize", clientID="again", adapterID="llmspell")
+    flags = {k for k, v in caps.items() if k.startswith("supports")}
+    assert flags <= set(CAPABILITY_REQUESTS), flags - set(CAPABILITY_REQUESTS)
+    advertised = {CAPABILITY_REQUESTS[k] for k in flags if caps[k] is True}
+    msg_id = stop_at(dbg, "ready")
+    frame = int(dbg.top()["id"])
+    locals_ref = dbg.scopes(frame)["Locals"]
+    arguments: dict[str, dict[str, Any]] = {
+        "configurationDone": {},
+        "setBreakpoints": {
+            "source": {"path": str(FIDELITY)},
+            "breakpoints": [
+                {"line": marker_line(FIDELITY, "done"), "condition": "true"},
+                {"line": marker_line(FIDELITY, "done") + 1, "hitCondition": "2"},
+                {"line": marker_line(FIDELITY, "require"), "logMessage": "x"},
+            ],
+        },
+        "setFunctionBreakpoints": {"breakpoints": []},
+        "evaluate": {"expression": "#big", "frameId": frame, "context": "clipboard"},
+        "setVariable": {"variablesReference": locals_ref, "name": "dir", "value": "dir"},
+        "setExpression": {"expression": "mixed.kind", "value": "'x'", "frameId": frame},
+        "loadedSources": {},
+        "stackTrace": {"threadId": 1, "startFrame": 0, "levels": 1},
+    }
+    for command in sorted(advertised - {"terminate"}):
+        response = dbg.request(command, **arguments[command])
+        assert response["success"], (command, response.get("message"))
+    dbg.ok("setBreakpoints", source={"path": str(FIDELITY)}, breakpoints=[])
+    assert "terminate" in advertised
+    dbg.ok("terminate")
+    assert dbg.shell_reply(msg_id)["status"] != "ok"
+    # and what is not advertised is not served either
+    assert "restart" not in advertised
+    assert "unknown command" in dbg.fails("restart")

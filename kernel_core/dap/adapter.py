@@ -372,6 +372,9 @@ class DapAdapter:
         await self._connect(connection_file)
         self.mode = "attach"
         await self._kernel_request("attach", args)
+        # restart is the adapter's for what it launched; an attached kernel is not its to
+        # replace, so the editor is told (and restarts by re-attaching, as DAP says to)
+        self.event("capabilities", {"capabilities": {"supportsRestartRequest": False}})
         return {}
 
     async def _connect(self, connection_file: Path) -> None:

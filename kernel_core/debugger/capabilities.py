@@ -38,6 +38,27 @@ CAPABILITIES: dict[str, Any] = {
     "supportsDelayedStackTraceLoading": True,
     "supportsValueFormattingOptions": False,
     "supportsStepBack": False,
+    # the kernel has no restart of its own: the stdio adapter adds it for what it launched
     "supportsRestartRequest": False,
     "exceptionBreakpointFilters": EXCEPTION_FILTERS,
+}
+
+# The request each capability promises an answer to (tests/test_debugger_fidelity.py
+# sends each one advertised: what is not implemented is not advertised).
+CAPABILITY_REQUESTS: dict[str, str] = {
+    "supportsConfigurationDoneRequest": "configurationDone",
+    "supportsConditionalBreakpoints": "setBreakpoints",
+    "supportsHitConditionalBreakpoints": "setBreakpoints",
+    "supportsLogPoints": "setBreakpoints",
+    "supportsFunctionBreakpoints": "setFunctionBreakpoints",
+    "supportsEvaluateForHovers": "evaluate",
+    "supportsSetVariable": "setVariable",
+    "supportsSetExpression": "setExpression",
+    "supportsTerminateRequest": "terminate",
+    "supportsLoadedSourcesRequest": "loadedSources",
+    "supportsClipboardContext": "evaluate",
+    "supportsDelayedStackTraceLoading": "stackTrace",
+    "supportsValueFormattingOptions": "variables",
+    "supportsStepBack": "stepBack",
+    "supportsRestartRequest": "restart",
 }

@@ -555,8 +555,8 @@ class DebugSession:
                 continue
             if kind == "globals":
                 repl = self.runtime.repl_scope
-                if repl is not None and self.lua.frame_uses_env(index, repl.env):
-                    # a cell's top-level locals live in the REPL scope, not the frame
+                if repl is not None and repl.is_cell(self.lua.frame_function(index)):
+                    # what earlier cells kept (kernel/repl.lua), with their current values
                     ref = self.variables.add(Handle("repl", frame=index))
                     scopes.append({"name": "REPL", "variablesReference": ref, "expensive": False})
             ref = self.variables.add(Handle(kind, frame=index))
@@ -633,7 +633,7 @@ class DebugSession:
             return out
         if handle.kind == "repl":
             repl = self.runtime.repl_scope
-            listing = self.lua.repl_locals(repl.names, repl.locals)
+            listing = repl.listing()
             for i in range(1, len(listing) + 1):
                 name = str(listing[i].name)
                 handle.keys[name] = name
@@ -684,7 +684,7 @@ class DebugSession:
             fn = self.lua.frame_function(handle.frame)
             self.runtime.lua.eval("debug.setupvalue")(fn, handle.keys[name], value)
         elif handle.kind == "repl":
-            self.runtime.lua.eval("rawset")(self.runtime.repl_scope.locals, name, value)
+            self.runtime.repl_scope.set(name, value)
         else:
             target = self.runtime.lua.globals() if handle.kind == "globals" else handle.value
             self.runtime.lua.eval("rawset")(target, handle.keys[name], value)

@@ -65,18 +65,42 @@ class CellFiles:
 
 @dataclass
 class CellPlan:
-    """A cell ready to run: rewritten statements and the top-level locals it declares."""
+    """A cell ready to run: its statements, the top-level locals it declares (kept for later
+    cells) and the names it mentions (the REPL locals among them are joined in)."""
 
     statements: str
     names: list[str] = field(default_factory=list)
+    mentions: list[str] = field(default_factory=list)
+
+
+def mentioned_names(code: str) -> list[str]:
+    """Every name the code uses as a variable (not as a ``.field``), in order, once each."""
+    try:
+        tokens = [t for t in tokenize(code) if t.kind != "comment"]
+    except UnfinishedToken:
+        return []
+    return _mentions(tokens)
+
+
+def _mentions(tokens: list[Token]) -> list[str]:
+    seen: dict[str, None] = {}
+    previous = ""
+    for token in tokens:
+        if token.kind == "name" and previous not in (".", ":", "goto", "::"):
+            seen.setdefault(token.text, None)
+        previous = token.text
+    return list(seen)
 
 
 def plan_cell(code: str) -> CellPlan:
-    """Rewrite top-level ``local`` declarations into assignments to the REPL scope.
+    """The cell as it runs: top-level locals stay real locals, and the cell ends by handing
+    back a closure over them (``function() return x, f end``), whose upvalues are their boxes
+    (repl.lua files them). ``<const>`` attributes are removed, so a later cell may assign
+    the name; ``<close>`` locals are closed at the end of their cell and not kept.
 
-    ``local x, y = 1, 2`` becomes ``x, y = 1, 2`` with x and y declared REPL locals;
-    ``local function f`` becomes ``function f``. Offsets change but lines do not. A cell
-    that does not tokenize (unfinished string) is returned unchanged; Lua reports it.
+    The closure goes after the last token (so a trailing comment stays a comment) or, in a
+    cell that ends with a top-level ``return``, first among the returned values. Offsets
+    change, lines do not. A cell that does not tokenize is returned unchanged; Lua reports it.
     """
     try:
         tokens = [t for t in tokenize(code) if t.kind != "comment"]
@@ -84,33 +108,44 @@ def plan_cell(code: str) -> CellPlan:
         return CellPlan(code)
     depths = block_depths(tokens)
     edits: list[tuple[int, int, str]] = []
-    names: list[str] = []
+    names: dict[str, None] = {}
+    top_return: int | None = None
     i = 0
     while i < len(tokens):
         token = tokens[i]
-        if token.kind == "keyword" and token.text == "local" and depths[i] == 0:
-            nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-            if nxt is not None and nxt.kind == "keyword" and nxt.text == "function":
-                if i + 2 < len(tokens) and tokens[i + 2].kind == "name":
-                    names.append(tokens[i + 2].text)
-                    edits.append((token.start, token.end, ""))
-                i += 2
-                continue
-            declared, j, attrib_edits, closes = _declared_names(tokens, i + 1)
-            if declared and not closes:
-                names.extend(declared)
-                edits.append((token.start, token.end, ""))
+        if token.kind == "keyword" and depths[i] == 0:
+            if token.text == "return":
+                top_return = i
+            elif token.text == "local":
+                nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+                if nxt is not None and nxt.kind == "keyword" and nxt.text == "function":
+                    if i + 2 < len(tokens) and tokens[i + 2].kind == "name":
+                        names.setdefault(tokens[i + 2].text, None)
+                    i += 2
+                    continue
+                declared, j, attrib_edits, closes = _declared_names(tokens, i + 1)
                 edits.extend(attrib_edits)
-                if j >= len(tokens) or tokens[j].text != "=":
-                    last = tokens[j - 1]
-                    edits.append((last.end, last.end, " = nil"))
-            i = j
-            continue
+                if not closes:
+                    for name in declared:
+                        names.setdefault(name, None)
+                i = j
+                continue
         i += 1
+    if names:
+        capture = f"(function() return {', '.join(names)} end)"
+        if top_return is not None:
+            after = tokens[top_return + 1]
+            bare = after.kind == "eof" or after.text == ";"
+            edits.append(
+                (tokens[top_return].end, tokens[top_return].end, f" {capture}{'' if bare else ','}")
+            )
+        else:
+            last = [t for t in tokens if t.kind != "eof"][-1]
+            edits.append((last.end, last.end, f" ; return {capture}"))
     out = code
     for start, end, text in sorted(edits, reverse=True):
         out = out[:start] + text + out[end:]
-    return CellPlan(out, names)
+    return CellPlan(out, list(names), _mentions(tokens))
 
 
 def _declared_names(
@@ -126,7 +161,8 @@ def _declared_names(
         if i + 2 < len(tokens) and tokens[i].text == "<" and tokens[i + 2].text == ">":
             if tokens[i + 1].text == "close":
                 closes = True
-            edits.append((tokens[i].start, tokens[i + 2].end, ""))
+            else:
+                edits.append((tokens[i].start, tokens[i + 2].end, ""))
             i += 3
         if i < len(tokens) and tokens[i].text == ",":
             i += 1

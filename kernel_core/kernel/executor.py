@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lupa.lua54 import lua_type as lupa_type
+
 from kernel_core.config import Config
 from kernel_core.debugger.channel import DebugChannel
 from kernel_core.debugger.session import DebugSession, Emit
-from kernel_core.kernel.cells import CellFiles, is_complete, plan_cell
+from kernel_core.kernel.cells import CellFiles, is_complete, mentioned_names, plan_cell
 from kernel_core.kernel.stop_scope import StopScope
 from kernel_core.runtime.errors import ScriptError
 from kernel_core.runtime.failure import ScriptFailure, display_path, format_failure
@@ -67,7 +69,9 @@ class CellExecutor:
         self.debugger: DebugSession | None = None
         if debug is not None:
             self.debugger = DebugSession(self.runtime, debug[0], debug[1])
-        self.repl = self.runtime.load_lua("kernel_core.kernel", "repl.lua")
+        self.repl = self.runtime.load_lua(
+            "kernel_core.kernel", "repl.lua", self.runtime.lua.globals(), self.runtime.mux
+        )
         self.runtime.repl_scope = self.repl  # the debugger shows a cell's REPL locals
         if self.debugger is not None:
             self.debugger.lua.repl_env = self.repl.env  # evaluate when not stopped: as a cell
@@ -126,12 +130,13 @@ class CellExecutor:
         path = self.cell_files.write(code)
         self.cell_numbers[str(path)] = count
         chunkname = f"@{path}"
-        fn, failure = self.runtime.compile("return " + code, chunkname, env=self.repl.env)
+        mentions = mentioned_names(code)
+        fn, failure = self._compile_cell("return " + code, chunkname, mentions)
+        kept: list[str] = []
         if fn is None:
             plan = plan_cell(code)
-            fn, failure = self.runtime.compile(plan.statements, chunkname, env=self.repl.env)
-            if fn is not None and plan.names:
-                self.repl.declare(self.runtime.lua.table_from(plan.names))
+            fn, failure = self._compile_cell(plan.statements, chunkname, plan.mentions)
+            kept = plan.names
         if fn is None:
             assert failure is not None
             if failure.location and failure.location[0] == str(path):
@@ -140,11 +145,41 @@ class CellExecutor:
         outcome = self._interruptible(lambda: self.runtime.call(fn))
         if outcome.status != "ok":
             return self._error(outcome, count)
+        values = outcome.values
+        if kept and values and lupa_type(values[0]) == "function":
+            self.repl.keep(values[0])  # the closure over the cell's top-level locals
+            values = values[1:]
         result = ExecuteOutcome("ok")
-        if outcome.values:
-            result.result_text = "\t".join(self.render(v) for v in outcome.values)
+        if values:
+            result.result_text = "\t".join(self.render(v) for v in values)
         result.user_expressions = self._user_expressions(user_expressions)
         return result
+
+    def _compile_cell(
+        self, body: str, chunkname: str, mentions: list[str]
+    ) -> tuple[Any, ScriptFailure | None]:
+        """The cell function for ``body``: a main chunk with _G as its _ENV whose REPL locals
+        (those of ``mentions`` that earlier cells kept) are shared upvalues (repl.lua)."""
+        fn, failure = self.runtime.compile(body, chunkname)  # errors, breakpoints, as written
+        if fn is None:
+            return None, failure
+        prelude = list(self.repl.known(self.runtime.lua.table_from(mentions)).values())
+        if not prelude:
+            return self.repl.track(fn), None
+        text = body
+        if self.debugger is not None:
+            text, _lines = self.debugger.prepare(chunkname, body)
+        if text.startswith("#"):  # runner.compile blanks a #! line; here it is line 2
+            text = re.sub(r"^[^\n]*", "", text, count=1)
+        wrapped = f"local {', '.join(prelude)}; return function(...)\n{text}\nend"
+        outer, message = self.runtime.runner.compile(wrapped, chunkname, self.runtime.lua.globals())
+        cell = None
+        if outer is not None:
+            cell, message = self.repl.finish(outer)
+        if cell is None:  # too many names for one function, say: earlier locals stay unseen
+            log.warning("cell compiled without its REPL locals: %s", message)
+            return self.repl.track(fn), None
+        return cell, None
 
     def run_file(self, path: str, args: list[str]) -> ExecuteOutcome:
         """Run a script file on this kernel (``llmspell run --connect``)."""
@@ -217,9 +252,13 @@ class CellExecutor:
     def _relabel_cells(self, failure: ScriptFailure) -> None:
         if failure.location and failure.location[0] in self.cell_numbers and not failure.line_text:
             failure.line_text = _line_of_file(failure.location[0], failure.location[1])
-        # REPL locals live in the REPL scope, so Lua calls them globals: say what the user wrote
-        m = re.search(r"\(global '([A-Za-z_]\w*)'\)", failure.message)
-        if m and self.repl.names[m.group(1)]:
+        # An earlier cell's local is an upvalue of the cell that uses it (repl.lua): at a
+        # cell's top level, say what the user wrote
+        m = re.search(r"\(upvalue '([A-Za-z_]\w*)'\)", failure.message)
+        lua_frames = [f for f in failure.frames if f.what != "C" and not f.internal]
+        at_top = bool(lua_frames) and lua_frames[0].what == "main"
+        at_top = at_top and lua_frames[0].path in self.cell_numbers
+        if m and at_top and self.repl.names[m.group(1)]:
             failure.message = failure.message.replace(m.group(0), f"(local '{m.group(1)}')")
             from kernel_core.devex.error_patterns import suggest
 

@@ -1,24 +1,192 @@
--- The REPL scope of a kernel: top-level locals of cells live in `locals`, which falls back
--- to _G; cell code runs with `env` as its _ENV. Reads are plain table lookups (fast);
--- writes go through __newindex so a declared REPL local lands in `locals`, anything else in _G.
-local G = _G
-local rawset, setmetatable, pairs, type = rawset, setmetatable, pairs, type
+-- The REPL scope of a kernel: how a top-level `local` of one cell stays visible in later
+-- cells while every cell runs as fast as the same code in a script.
+--
+-- A cell is compiled as written, with _G as its _ENV: its own top-level locals are real
+-- locals (registers), as in a script. Its last act is to hand back a closure over those
+-- locals (cells.py appends it); the closure's upvalues are the locals' boxes, which
+-- closures the cell made share. `keep` files each box under its name.
+--
+-- A later cell that mentions such a name is compiled inside a prelude that declares it:
+--
+--   local x, f; return function(...)    <- line 1, ours
+--   <the cell, from line 2>
+--   end
+--
+-- so the name is an upvalue of the cell function, joined (debug.upvaluejoin) to the filed
+-- box: a function from cell 1 and cell 5 read and write the very same variable. The cell
+-- function is then made a main chunk again (`as_main`: string.dump, every line number moved
+-- up by one, linedefined 0, load as binary), so tracebacks, the debugger and the profiler
+-- see "main chunk" with the cell's own line numbers, exactly as for a script.
+local G, mux = ...
+local debug = mux.real_debug
+local getupvalue, setupvalue, upvaluejoin = debug.getupvalue, debug.setupvalue, debug.upvaluejoin
+
+-- The restricted sandbox's `load` refuses binary chunks; the one it wraps does not.
+local real_load = G.load
+for i = 1, 20 do
+  local name, value = getupvalue(G.load, i)
+  if name == nil then break end
+  if name == "real_load" then real_load = value end
+end
+local dump, byte, sub, char, concat = string.dump, string.byte, string.sub, string.char, table.concat
+local pairs, type, select, setmetatable, pcall = pairs, type, select, setmetatable, pcall
 
 local R = {}
-local names = {}
-local locals = setmetatable({}, { __index = G })
-R.locals, R.names = locals, names
+local boxes = {}  -- name -> { closure, upvalue index }: where a REPL local lives
+local names = {}  -- name -> true, for every REPL local
+local cells = setmetatable({}, { __mode = "k" })  -- the cell functions (weak)
+R.names = names
 
+--- File the boxes of a finished cell's top-level locals (`capture` closes over them).
+function R.keep(capture)
+  local i = 1
+  while true do
+    local name = getupvalue(capture, i)
+    if name == nil then return end
+    if name ~= "_ENV" then
+      boxes[name] = { capture, i }
+      names[name] = true
+    end
+    i = i + 1
+  end
+end
+
+--- The REPL locals among `candidates` (names a cell mentions), as a Lua list.
+function R.known(candidates)
+  local out = {}
+  for i = 1, #candidates do
+    if boxes[candidates[i]] then out[#out + 1] = candidates[i] end
+  end
+  return out
+end
+
+function R.get(name)
+  local box = boxes[name]
+  if box then return select(2, getupvalue(box[1], box[2])) end
+  return nil
+end
+
+function R.set(name, value)
+  local box = boxes[name]
+  if box then setupvalue(box[1], box[2], value) else G[name] = value end
+end
+
+--- Every REPL local with its value, sorted by name (the debugger's "REPL" scope).
+function R.listing()
+  local out = {}
+  for name in pairs(boxes) do out[#out + 1] = { name = name, value = R.get(name) } end
+  table.sort(out, function(a, b) return a.name < b.name end)
+  return out
+end
+
+--- Whether `fn` is a cell's main function.
+function R.is_cell(fn)
+  return cells[fn] == true
+end
+
+--- Remember a cell function compiled without a prelude.
+function R.track(fn)
+  cells[fn] = true
+  return fn
+end
+
+-- An environment that sees REPL locals then globals: for what is evaluated outside any
+-- cell (completion, inspection, user_expressions, the debugger's evaluate while running).
 R.env = setmetatable({}, {
-  __index = locals,
-  __newindex = function(_, k, v)
-    if names[k] then rawset(locals, k, v) else G[k] = v end
+  __index = function(_, k)
+    if boxes[k] then return R.get(k) end
+    return G[k]
   end,
+  __newindex = function(_, k, v) R.set(k, v) end,
   __pairs = function() return pairs(G) end,
 })
 
-function R.declare(list)
-  for i = 1, #list do names[list[i]] = true end
+-- ---------------------------------------------------------------- main chunk again
+
+-- Lua 5.4's binary chunk format (ldump.c): a fixed header, the main closure's upvalue
+-- count, then the function prototypes, sizes as MSB-first 7-bit groups ending in 0x80.
+local HEADER = 31 -- signature 4, version, format, LUAC_DATA 6, 3 sizes, LUAC_INT 8, LUAC_NUM 8
+local K_INT, K_FLT, K_SHORT, K_LONG = 0x03, 0x13, 0x04, 0x14
+
+local function shift_lines(s)
+  local out, pos = {}, 1
+  local function copy(n)
+    if n > 0 then out[#out + 1] = sub(s, pos, pos + n - 1) end
+    pos = pos + n
+  end
+  local function size()
+    local x, b = 0, 0
+    repeat
+      b = byte(s, pos)
+      pos = pos + 1
+      x = (x << 7) | (b & 0x7f)
+    until b >= 0x80
+    return x
+  end
+  local function put(x)
+    local bytes = { (x & 0x7f) | 0x80 }
+    x = x >> 7
+    while x ~= 0 do
+      table.insert(bytes, 1, x & 0x7f)
+      x = x >> 7
+    end
+    out[#out + 1] = char(table.unpack(bytes))
+  end
+  local function str()
+    local n = size()
+    put(n)
+    copy(n > 0 and n - 1 or 0)
+  end
+  local function proto(main)
+    str() -- source
+    local first, last = size(), size()
+    if main then put(0); put(0) else put(first - 1); put(last - 1) end
+    copy(3) -- numparams, is_vararg, maxstacksize
+    local n = size(); put(n); copy(4 * n) -- code
+    n = size(); put(n) -- constants
+    for _ = 1, n do
+      local tag = byte(s, pos)
+      copy(1)
+      if tag == K_INT or tag == K_FLT then copy(8)
+      elseif tag == K_SHORT or tag == K_LONG then str() end
+    end
+    n = size(); put(n); copy(3 * n) -- upvalue descriptors
+    n = size(); put(n) -- nested functions
+    for _ = 1, n do proto(false) end
+    n = size(); put(n); copy(n) -- relative line info (relative to linedefined)
+    n = size(); put(n) -- absolute line info: pc, line
+    for _ = 1, n do put(size()); put(size() - 1) end
+    n = size(); put(n) -- local names: name, startpc, endpc
+    for _ = 1, n do str(); put(size()); put(size()) end
+    n = size(); put(n) -- upvalue names
+    for _ = 1, n do str() end
+  end
+  copy(HEADER + 1)
+  proto(true)
+  copy(#s - pos + 1) -- nothing should be left; keep it if so, load will say
+  return concat(out)
+end
+
+--- From a compiled prelude chunk, the cell function: a main chunk whose REPL-local upvalues
+--- are the filed boxes. Returns nil, message when the chunk cannot be rebuilt.
+function R.finish(outer)
+  local ok, inner = pcall(outer)
+  if not ok or type(inner) ~= "function" then return nil, tostring(inner) end
+  local cell, err = real_load(shift_lines(dump(inner)), nil, "b", G)
+  if not cell then return nil, err end
+  local i = 1
+  while true do
+    local name = getupvalue(cell, i)
+    if name == nil then break end
+    if name == "_ENV" then
+      setupvalue(cell, i, G)
+    elseif boxes[name] then
+      upvaluejoin(cell, i, boxes[name][1], boxes[name][2])
+    end
+    i = i + 1
+  end
+  cells[cell] = true
+  return cell, nil
 end
 
 --- Resolve a dotted/colon path ("Agent", "string", "t.sub") in the REPL scope.

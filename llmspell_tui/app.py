@@ -28,9 +28,10 @@ from llmspell_tui.breakpoint_book import Breakpoint, BreakpointBook
 from llmspell_tui.bridge import Attach, KernelBridge, Launch
 from llmspell_tui.dialogs import BreakpointDialog, BreakpointOptions
 from llmspell_tui.help import ActionCommands, HelpScreen, ProfilingCommands, described
-from llmspell_tui.layout import HIDEABLE, load_layout, save_layout
+from llmspell_tui.layout import HIDEABLE, layout_file, load_layout, save_layout
 from llmspell_tui.panes.breakpoints import BreakpointsPane
 from llmspell_tui.panes.console import ConsolePane
+from llmspell_tui.panes.console_log import DEFAULT_SCROLLBACK
 from llmspell_tui.panes.flamegraph import FlameGraph, FlamegraphPane
 from llmspell_tui.panes.hooks import HooksPane
 from llmspell_tui.panes.source import SourcePane
@@ -38,7 +39,13 @@ from llmspell_tui.panes.stack import StackPane
 from llmspell_tui.panes.status import StatusBar
 from llmspell_tui.panes.variables import VariablesPane
 from llmspell_tui.panes.watches import WatchesPane
-from llmspell_tui.themes import LAYOUT_FILE, THEME_PREFIX, load_themes, theme_name
+from llmspell_tui.themes import (
+    LAYOUT_FILE,
+    load_themes,
+    registered_name,
+    saved_name,
+    theme_name,
+)
 
 E = TypeVar("E", bound=Message)
 
@@ -132,14 +139,22 @@ class LlmspellApp(App[int]):
     ]
     COMMANDS = App.COMMANDS | {ActionCommands, ProfilingCommands}
 
-    def __init__(self, target: Launch | Attach, *, theme: str | None = "dark") -> None:
+    def __init__(
+        self,
+        target: Launch | Attach,
+        *,
+        theme: str | None = "dark",
+        scrollback: int = DEFAULT_SCROLLBACK,
+    ) -> None:
         super().__init__()
         self.target = target
+        self.scrollback = scrollback
         self.layout = load_layout()
         # --theme (or [tui] theme) first, then the theme last picked in the TUI
         self.theme_short = theme or self.layout.theme or "dark"
+        self._theme_from_command_line = theme is not None
         self._restarting = False
-        self.bridge = KernelBridge(target, self.post_message)
+        self.bridge = KernelBridge(target, self.post_message, scrollback=scrollback)
         self.thread_id: int | None = None  # the stopped thread
         self.frame: m.Frame | None = None  # the selected frame
         self.breakpoints = BreakpointBook()
@@ -170,7 +185,7 @@ class LlmspellApp(App[int]):
                 yield BreakpointsPane(id="breakpoints")
                 yield HooksPane(self.bridge, id="hooks")
         yield FlamegraphPane(id="flamegraph")
-        yield ConsolePane(self.bridge, id="console")
+        yield ConsolePane(self.bridge, scrollback=self.scrollback, id="console")
         yield StatusBar(id="status")
         yield Footer()
 
@@ -235,7 +250,7 @@ class LlmspellApp(App[int]):
         ]
         for theme in load_themes():
             self.register_theme(theme)
-        self.theme = theme_name(self.theme_short)
+        self.theme = self._starting_theme()
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         self._apply_layout()
         self.flamegraph_pane.display = False
@@ -301,9 +316,14 @@ class LlmspellApp(App[int]):
     def on_clients_counted(self, event: m.ClientsCounted) -> None:
         self.status.clients = event.clients
 
-    @_while_shown
     def on_output(self, event: m.Output) -> None:
-        self.console_pane.write_output(event.stream, event.text)
+        event.taken = True  # output from now on goes into a new message
+        if not self.panes_attached:
+            return
+        if event.dropped:
+            self.console_pane.write_dropped(event.dropped)
+        for stream, text in event.chunks:
+            self.console_pane.write_output(stream, text)
 
     @_while_shown
     def on_result(self, event: m.Result) -> None:
@@ -401,6 +421,7 @@ class LlmspellApp(App[int]):
         if self.thread_id is not None:
             self._request(self.bridge.stack(event.thread.id))
 
+    @_while_shown
     def on_stack_pane_frame_selected(self, event: StackPane.FrameSelected) -> None:
         self.frame = event.frame
         frames = self.stack_pane.frames
@@ -811,8 +832,25 @@ class LlmspellApp(App[int]):
         self._apply_layout()
         save_layout(self.layout)
 
+    def _starting_theme(self) -> str:
+        """The registered name of the theme to start in; a remembered theme that is gone
+        (renamed, or from another version) is ignored with a notice, never fatal."""
+        found = registered_name(self.theme_short, self.available_themes)
+        if found is not None:
+            return found
+        if not self._theme_from_command_line:  # the command line's was checked already
+            self.notify(
+                f"the theme '{self.theme_short}' remembered in {layout_file()} is not "
+                "available any more; using dark (Ctrl+T or the palette picks another)",
+                title="theme ignored",
+                severity="warning",
+                timeout=10,
+            )
+        self.theme_short = "dark"
+        return theme_name("dark")
+
     def _remember_theme(self, theme: object) -> None:
-        short = self.theme.removeprefix(THEME_PREFIX)
+        short = saved_name(self.theme)
         if short != self.theme_short:
             self.theme_short = self.layout.theme = short
             save_layout(self.layout)

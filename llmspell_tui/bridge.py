@@ -22,7 +22,6 @@ from kernel_core.client import (
     DebugRequestFailed,
     KernelClient,
     KernelTimeout,
-    MessageStream,
 )
 from kernel_core.errors import LlmspellError
 from kernel_core.profiler.model import Profile
@@ -62,14 +61,18 @@ class Attach:
 class KernelBridge:
     """One kernel connection with its debugger, translating to Textual messages."""
 
-    def __init__(self, target: Launch | Attach, post: Post) -> None:
+    def __init__(self, target: Launch | Attach, post: Post, *, scrollback: int = 0) -> None:
         self.target = target
         self.post = post
+        self.scrollback = scrollback  # lines of output worth keeping (0: all)
         self.client: KernelClient | None = None
         self.debug: DebugClient | None = None
         self.process: asyncio.subprocess.Process | None = None
         self.connection_file: Path | None = None
-        self._stream: MessageStream | None = None
+        # iopub messages, and the app messages that must follow them (a run's end after its
+        # output), in the order the pump posts them
+        self._inbox: asyncio.Queue[Message | UIMessage] = asyncio.Queue()
+        self._unlisten: Callable[[], None] | None = None
         # code runs on the shell (a script, paused or not, or a cell): shell requests would wait
         self.shell_busy = False
 
@@ -95,7 +98,8 @@ class KernelBridge:
         else:
             self.connection_file = resolve_kernel(target.kernel)
         client = self.client = KernelClient.from_file(self.connection_file)
-        self._stream = MessageStream(client)
+        # listening before the first request, so nothing published in between is lost
+        self._unlisten = client.add_listener(self._inbox.put_nowait)
         await client.start()
         # on control: the shell queue may be busy with a running (or paused) script
         reply = await client.request("kernel_info_request", channel="control", timeout=15)
@@ -139,19 +143,39 @@ class KernelBridge:
             self.post(m.Stopped("attach", int(thread_id), ""))
 
     async def pump(self) -> None:
-        """Post every iopub message as a Textual message, until cancelled."""
-        assert self._stream is not None
-        async for msg in self._stream:
-            translated = translate(msg)
-            if isinstance(translated, m.KernelBusy):
-                self.shell_busy = translated.busy
-            if translated is not None:
+        """Post every iopub message as a Textual message, until cancelled.
+
+        Output is coalesced: while the app has not yet handled the last Output posted, more
+        output joins it instead of queueing behind it, so a script printing in a loop costs
+        the app one message per frame and a key pressed meanwhile waits for none of it."""
+        pending: m.Output | None = None
+        handled = 0
+        while True:
+            msg = await self._inbox.get()
+            translated = msg if isinstance(msg, UIMessage) else translate(msg)
+            if isinstance(translated, m.Output):
+                if pending is None or not pending.add(translated.stream, translated.text):
+                    pending = m.Output(translated.stream, translated.text, keep=self.scrollback)
+                    self.post(pending)
+            elif translated is not None:
+                if isinstance(translated, m.KernelBusy):
+                    self.shell_busy = translated.busy
+                pending = None  # later output comes after this message, as it was sent
                 self.post(translated)
+            handled += 1
+            if handled % 16 == 0:
+                # a full queue never suspends the pump: let keys and frames in between
+                await asyncio.sleep(0)
+
+    def post_after_output(self, message: UIMessage) -> None:
+        """Post ``message`` once the iopub messages received so far have been posted."""
+        self._inbox.put_nowait(message)
 
     async def close(self) -> None:
         """Disconnect, and stop the kernel if this TUI started it."""
-        if self._stream is not None:
-            self._stream.close()
+        if self._unlisten is not None:
+            self._unlisten()
+            self._unlisten = None
         if self.client is not None:
             if self.process is not None and self.debug is not None:
                 # a launched script ends with its debugger (DAP's terminateDebuggee), even
@@ -197,7 +221,9 @@ class KernelBridge:
             )
             status = str(reply.content.get("status", "error"))
             code = int(reply.content.get("exit_code", 0 if status == "ok" else 1))
-            self.post(m.ScriptFinished(status, code))
+            # the reply comes once the kernel is idle, but the run's output may still wait in
+            # the pump's queue: the end is shown after it
+            self.post_after_output(m.ScriptFinished(status, code))
 
         await self._guard("run", run())
 

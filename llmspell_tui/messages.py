@@ -234,12 +234,63 @@ class ClientsCounted(Message):
     clients: int
 
 
-@dataclass
 class Output(Message):
-    """Text the script or a cell wrote to ``stream`` (``on_output``)."""
+    """Text the script or a cell wrote (``on_output``).
 
-    stream: str
-    text: str
+    A flood arrives as one message, not thousands: the bridge adds each stream chunk to the
+    Output it posted last until the app has handled it, and keeps only the newest
+    ``keep`` lines of it (the console could show no more), counting the rest in ``dropped``.
+    """
+
+    def __init__(self, stream: str, text: str, *, keep: int = 0) -> None:
+        super().__init__()
+        self.chunks: list[tuple[str, str]] = [(stream, text)]
+        self.lines = text.count("\n")
+        self.dropped = 0  # whole lines left out, older than the newest ``keep``
+        self.keep = keep
+        self.taken = False  # handled: the bridge starts a new one
+
+    @property
+    def stream(self) -> str:
+        """The stream of the first chunk."""
+        return self.chunks[0][0]
+
+    @property
+    def text(self) -> str:
+        """Every chunk's text, in order."""
+        return "".join(text for _, text in self.chunks)
+
+    def add(self, stream: str, text: str) -> bool:
+        """Coalesce one more chunk; False once the app has taken this message."""
+        if self.taken:
+            return False
+        self.chunks.append((stream, text))
+        self.lines += text.count("\n")
+        if self.keep and self.lines > 2 * self.keep:
+            self._trim()
+        return True
+
+    def _trim(self) -> None:
+        """Keep the newest ``keep`` lines (amortised: runs once per ``keep`` lines added)."""
+        kept: list[tuple[str, str]] = []
+        budget = self.keep
+        for stream, text in reversed(self.chunks):
+            count = text.count("\n")
+            if count <= budget:
+                kept.append((stream, text))
+                budget -= count
+                continue
+            # the newest ``budget`` lines of this chunk (and its unfinished last line)
+            cut = len(text)
+            for _ in range(budget + 1):
+                cut = text.rfind("\n", 0, cut)
+            kept.append((stream, text[cut + 1 :]))
+            self.dropped += count - budget
+            for _, older in self.chunks[: len(self.chunks) - len(kept)]:
+                self.dropped += older.count("\n")
+            break
+        self.chunks = kept[::-1]
+        self.lines = self.keep
 
 
 @dataclass

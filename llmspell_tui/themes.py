@@ -15,6 +15,7 @@ A file that breaks these rules is a :class:`ThemeError` naming the file, the lin
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from pathlib import Path
 
 from textual.color import Color, ColorParseError
@@ -50,6 +51,21 @@ _COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _DECLARATION = re.compile(r"^\$([a-z][a-z0-9-]*)\s*:\s*(.+)$")
 
 
+# Textual's own themes (picked from the command palette) carry no syntax-theme: the pygments
+# style of the same family where there is one, else one that reads on a dark or light ground
+SYNTAX_FOR_TEXTUAL_THEME = {
+    "monokai": "monokai",
+    "dracula": "dracula",
+    "nord": "nord",
+    "gruvbox": "gruvbox-dark",
+    "solarized-dark": "solarized-dark",
+    "solarized-light": "solarized-light",
+    "atom-one-dark": "one-dark",
+}
+DARK_SYNTAX = "monokai"
+LIGHT_SYNTAX = "friendly"
+
+
 class ThemeError(LlmspellError):
     """A theme file that cannot be used."""
 
@@ -57,6 +73,28 @@ class ThemeError(LlmspellError):
 def theme_name(short: str) -> str:
     """The registered name of the theme in ``themes/<short>.tcss``."""
     return f"{THEME_PREFIX}{short}"
+
+
+def syntax_theme(theme: Theme) -> str:
+    """The pygments style that highlights Lua in ``theme`` (its own, or one that suits it)."""
+    own = theme.variables.get("syntax-theme")
+    if own:
+        return own
+    return SYNTAX_FOR_TEXTUAL_THEME.get(theme.name) or (DARK_SYNTAX if theme.dark else LIGHT_SYNTAX)
+
+
+def saved_name(theme: str) -> str:
+    """How a registered theme is remembered: ours by their file name (``dark``), Textual's
+    own by theirs (``catppuccin-latte``)."""
+    return theme.removeprefix(THEME_PREFIX)
+
+
+def registered_name(saved: str, registered: Collection[str]) -> str | None:
+    """The registered theme a remembered name stands for (None: no such theme any more)."""
+    for name in (theme_name(saved), saved):
+        if name in registered:
+            return name
+    return None
 
 
 def available_themes(directory: Path = THEMES_DIR) -> list[str]:

@@ -15,7 +15,7 @@ import pytest
 import pytest_textual_snapshot
 from syrupy.location import PyTestLocation
 from textual.pilot import Pilot
-from textual.widgets import DataTable, RichLog
+from textual.widgets import DataTable
 
 from kernel_core.kernel.registry import known_kernels
 from llmspell_tui.bridge import Attach, Launch
@@ -71,7 +71,7 @@ async def started() -> AsyncIterator[Callable[..., Any]]:
 
 def console_text(app: RecordingApp) -> list[str]:
     """The console log's lines as plain text."""
-    return [strip.text.rstrip() for strip in app.query_one(RichLog).lines]
+    return [line.rstrip() for line in app.console_pane.log_view.text_lines]
 
 
 def locals_shown(app: RecordingApp) -> list[str]:
@@ -173,9 +173,9 @@ async def test_no_stop_runs_at_once_streaming_stdout_and_stderr(started: Any) ->
         assert finished.exit_code == 0
         assert app.status.state == "finished (exit 0)"
         assert console_text(app) == ["demo: 6", "done"]
-        log = app.query_one(RichLog)
+        log = app.console_pane.log_view
         # stderr is drawn in the theme's error colour, stdout is not
-        styles = [strip._segments[0].style for strip in log.lines]
+        styles = [next(iter(log.render_line(y))).style for y in range(2)]
         assert styles[0] != styles[1]
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from textual.pilot import Pilot
-from textual.widgets import Input, OptionList, RichLog
+from textual.widgets import Input, OptionList
 
 from kernel_core.kernel.registry import known_kernels
 from llmspell_tui.bridge import Attach, Launch
@@ -61,7 +61,7 @@ async def run_in_another_client(connection_file: Path, code: str) -> None:
 
 def console_text(app: RecordingApp) -> list[str]:
     """The console log's lines as plain text."""
-    return [strip.text.rstrip() for strip in app.query_one(RichLog).lines]
+    return [line.rstrip() for line in app.console_pane.log_view.text_lines]
 
 
 async def ready(app: RecordingApp) -> None:
@@ -201,7 +201,7 @@ async def test_ctrl_r_again_goes_to_the_older_match_and_esc_cancels(
         await pilot.pause()
         assert not search.display
         assert code_input.text == "draft"
-        assert app.query_one(RichLog).display
+        assert app.console_pane.log_view.display
 
 
 def _search_open(snap_compare: Callable[..., bool], size: tuple[int, int], theme: str) -> bool:

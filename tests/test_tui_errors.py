@@ -12,7 +12,7 @@ import pytest
 import pytest_textual_snapshot
 from syrupy.location import PyTestLocation
 from textual.pilot import Pilot
-from textual.widgets import RichLog, Static
+from textual.widgets import Static
 
 from kernel_core.kernel.registry import known_kernels
 from llmspell_tui.bridge import Launch
@@ -66,7 +66,7 @@ def typo_app(theme: str = "dark") -> RecordingApp:
 
 def console_text(app: RecordingApp) -> list[str]:
     """The console log's lines as plain text."""
-    return [strip.text.rstrip() for strip in app.query_one(RichLog).lines]
+    return [line.rstrip() for line in app.console_pane.log_view.text_lines]
 
 
 async def stop_at_the_error(app: RecordingApp) -> Stopped:

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from textual.message import Message
 from textual.pilot import Pilot
-from textual.widgets import RichLog
 
 from kernel_core.kernel.registry import known_kernels
 from llmspell_tui.bridge import Attach, Launch
@@ -50,7 +49,7 @@ async def started() -> AsyncIterator[Callable[[RecordingApp], None]]:
 
 def console_text(app: RecordingApp) -> list[str]:
     """The console log's lines as plain text."""
-    return [strip.text.rstrip() for strip in app.query_one(RichLog).lines]
+    return [line.rstrip() for line in app.console_pane.log_view.text_lines]
 
 
 async def test_tui_without_a_script_is_a_console_session_on_a_fresh_kernel(started: Any) -> None:

@@ -70,7 +70,7 @@ class Waiter:
 class RecordingApp(LlmspellApp):
     """The TUI, recording every message that reached the app once its handlers ran."""
 
-    def __init__(self, target: Launch | Attach, *, theme: str = "dark") -> None:
+    def __init__(self, target: Launch | Attach, *, theme: str | None = "dark") -> None:
         super().__init__(target, theme=theme)
         self.waiter = Waiter()
 

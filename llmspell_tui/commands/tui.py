@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from kernel_core.errors import UsageError
 
 if TYPE_CHECKING:
+    from llmspell_tui.app import LlmspellApp
     from llmspell_tui.bridge import Attach, Launch
 
 EPILOG = """\
@@ -67,6 +68,14 @@ def run_tui(args: argparse.Namespace, target: Launch | Attach) -> int:
         raise UsageError(f"unknown theme '{theme}'; choose one of: {', '.join(available_themes())}")
     app = LlmspellApp(target, theme=theme)
     app.run()
+    return exit_status(app)
+
+
+def exit_status(app: LlmspellApp) -> int:
+    """What ``llmspell tui`` exits with: non-zero after a crash (Textual has printed its
+    traceback), else the script's exit status if it finished."""
+    if app.return_code:
+        return app.return_code
     return app.exit_code or 0
 
 

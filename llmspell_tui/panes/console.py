@@ -18,12 +18,12 @@ from textual import events, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import OptionList, RichLog
+from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from llmspell_tui.colours import theme_style
 from llmspell_tui.messages import Completions
 from llmspell_tui.panes.code_input import CodeInput
+from llmspell_tui.panes.console_log import DEFAULT_SCROLLBACK, ConsoleLog
 from llmspell_tui.panes.history_search import HistorySearch
 
 log = logging.getLogger(__name__)
@@ -75,14 +75,21 @@ class ConsolePane(Vertical):
         pane: ConsolePane
         matches: list[str]
 
-    def __init__(self, kernel: ConsoleKernel, *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        kernel: ConsoleKernel,
+        *,
+        scrollback: int = DEFAULT_SCROLLBACK,
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
         self.kernel = kernel
+        self.scrollback = scrollback
         self._partial: dict[str, str] = {}
         self._completions: Completions | None = None
 
     def compose(self) -> ComposeResult:
-        yield RichLog(id="console-log", wrap=True, markup=False, auto_scroll=True)
+        yield ConsoleLog(max_lines=self.scrollback, id="console-log")
         yield HistorySearch(id="console-search")
         yield OptionList(id="console-completions")
         yield CodeInput(id="console-input")
@@ -96,6 +103,11 @@ class ConsolePane(Vertical):
     def input(self) -> CodeInput:
         """The input."""
         return self.query_one(CodeInput)
+
+    @property
+    def log_view(self) -> ConsoleLog:
+        """The output log."""
+        return self.query_one(ConsoleLog)
 
     @property
     def search(self) -> HistorySearch:
@@ -194,7 +206,7 @@ class ConsolePane(Vertical):
     def on_code_input_search_asked(self, event: CodeInput.SearchAsked) -> None:
         event.stop()
         # the search takes the log's place and the input's line, as a shell's does
-        self.query_one(RichLog).display = False
+        self.log_view.display = False
         self.input.display = False
         self.search.display = True
         self.search.open(list(self.input.entries))
@@ -211,7 +223,7 @@ class ConsolePane(Vertical):
 
     def _close_search(self) -> None:
         self.search.display = False
-        self.query_one(RichLog).display = True
+        self.log_view.display = True
         self.input.display = True
         self.input.focus()
 
@@ -229,11 +241,21 @@ class ConsolePane(Vertical):
         Paths under the current directory are shown relative to it, as tracebacks are."""
         text = text.replace(_CWD_PREFIX, "")
         pending = self._partial.pop(stream, "") + text
-        complete, _, rest = pending.rpartition("\n")
+        complete, newline, rest = pending.rpartition("\n")
         if rest:
             self._partial[stream] = rest
-        if complete or pending.endswith("\n"):
-            self._write(complete, STREAM_COLOURS.get(stream, "foreground"))
+        if newline:
+            self.log_view.write_lines(
+                complete.split("\n"), STREAM_COLOURS.get(stream, "foreground")
+            )
+
+    def write_dropped(self, lines: int) -> None:
+        """Say that ``lines`` lines of output came too fast to be kept."""
+        self._write(
+            f"… {lines:,} lines of output not shown (more than the scrollback of "
+            f"{self.scrollback:,} lines arrived at once)",
+            "text-warning",
+        )
 
     def flush(self) -> None:
         """Show partial lines (the script ended or stopped)."""
@@ -254,7 +276,7 @@ class ConsolePane(Vertical):
         self._write(text, "text-error")
 
     def _write(self, text: str, colour_variable: str) -> None:
-        self.query_one(RichLog).write(Text(text, style=theme_style(self.app, colour_variable)))
+        self.log_view.write_lines(text.split("\n"), colour_variable)
 
 
 def _common_prefix(words: list[str]) -> str:

@@ -22,6 +22,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from llmspell_tui.themes import syntax_theme
+
 BREAKPOINT = "●"
 DISABLED_BREAKPOINT = "○"
 CURRENT = "▶"
@@ -161,9 +163,8 @@ class SourcePane(ScrollView, can_focus=True):
         return 2 + len(str(max(len(self.lines), 1))) + 2
 
     def _rehighlight(self) -> None:
-        theme = self.app.theme_variables.get(
-            "syntax-theme", "monokai" if self.app.current_theme.dark else "default"
-        )
+        # the theme just set, not theme_variables: those follow only once the CSS is refreshed
+        theme = syntax_theme(self.app.current_theme)
         highlighted = Syntax(self.text, "lua", theme=theme).highlight(self.text)
         lines = list(highlighted.split("\n", allow_blank=True))
         if self.text.endswith("\n") and lines:

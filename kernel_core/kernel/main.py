@@ -21,6 +21,7 @@ from kernel_core.kernel.connection import (
     read_connection_file,
 )
 from kernel_core.kernel.jupyter_link import link_path_for, make_link, remove_link
+from kernel_core.kernel.leftovers import hold_log
 from kernel_core.kernel.service import KernelService
 from kernel_core.protocol.wire import new_key
 
@@ -66,6 +67,8 @@ def new_connection(
 def _setup_logging(log_file: Path, foreground: bool) -> None:
     root = logging.getLogger()
     handler = logging.FileHandler(log_file)
+    if handler.stream is not None:
+        hold_log(handler.stream.fileno())  # in use while we live (see leftovers.py)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     if root.level == logging.NOTSET or root.level > logging.INFO:

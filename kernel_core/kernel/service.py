@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, cast
 
 import zmq
@@ -30,6 +29,7 @@ from kernel_core.kernel.execution import ExecutionThread
 from kernel_core.kernel.executor import CellExecutor, ExecuteOutcome
 from kernel_core.kernel.history import HistoryStore
 from kernel_core.kernel.iopub import KernelSink
+from kernel_core.kernel.leftovers import private_cell_dir
 from kernel_core.kernel.syntax import SyntaxChecker
 from kernel_core.paths import data_dir
 from kernel_core.protocol.errors import InvalidContent, MessageTooLarge, ProtocolError
@@ -101,9 +101,7 @@ class KernelService:
         self.stats = KernelStats()
         self.execution_count = 0
         self.max_message_size = int(config.get("kernel", "max_message_size"))
-        self.cell_files = CellFiles(
-            Path(os.environ.get("TMPDIR", "/tmp")) / f"llmspell_{os.getpid()}"
-        )
+        self.cell_files = CellFiles(private_cell_dir())
         self.history = HistoryStore(data_dir() / "history.sqlite3", kernel_id)
         self.state = "starting"
         self._shutdown = asyncio.Event()

@@ -75,6 +75,9 @@ def _start(args: argparse.Namespace) -> int:
             ip=args.ip,
             foreground=args.foreground,
         )
+    from kernel_core.kernel.leftovers import clean_leftovers
+
+    clean_leftovers(kernels_dir())
     before = {k.connection_file for k in known_kernels()}
     command = [sys.executable, "-m", "llmspell_tui", "kernel", "start", "--foreground"]
     for flag, value in (
@@ -127,9 +130,11 @@ def _answers(connection_file: Path, timeout: float = 2.0) -> bool:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from kernel_core.kernel.leftovers import clean_leftovers
     from kernel_core.kernel.probe import control_kernel_info
 
     rows = []
+    clean_leftovers(kernels_dir())
     for kernel in known_kernels():
         reason = stale_reason(kernel)
         if reason is not None:

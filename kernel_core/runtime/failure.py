@@ -44,7 +44,7 @@ class ScriptFailure:
 
     message: str
     frames: list[Frame] = field(default_factory=list)
-    abort: str | None = None  # "interrupt", "time", "instructions", "exit"
+    abort: str | None = None  # "interrupt", "time", "instructions", "memory", "exit"
     exit_code: int = 1
     syntax: bool = False
     suggestion: str | None = None
@@ -277,7 +277,7 @@ def format_failure(failure: ScriptFailure, *, base: Path | None = None, color: b
     kind = "syntax error" if failure.syntax else "error"
     if failure.abort == "interrupt":
         kind = "interrupted"
-    elif failure.abort in ("time", "instructions"):
+    elif failure.abort in ("time", "instructions", "memory"):
         kind = "limit exceeded"
     lines = [f"{red}{bold}{kind}{reset}{bold}: {failure.bare_message}{reset}"]
     if failure.location:

@@ -499,6 +499,9 @@ class ScriptRuntime:
                 "raise [runtime] memory_limit in llmspell.toml or pass --memory-limit, "
                 "or keep fewer values alive"
             )
+            # reported as the other limits are; Lua runs no message handler for a memory
+            # error, so there is a location only when a host function re-raised it
+            failure.abort = "memory"
             return RunOutcome("limit", failure=failure, exit_code=1)
         return RunOutcome("error", failure=failure, exit_code=1)
 

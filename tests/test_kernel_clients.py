@@ -20,6 +20,7 @@ from tests.debug_fixtures import (
     marker_line,
     second_client,
 )
+from kernel_core.kernel.connection import kernels_dir
 from tests.kernel_fixtures import kernel, run_cell, start_kernel, stop_kernel
 
 __all__ = ["dbg", "debug_kernel", "kernel"]
@@ -62,6 +63,25 @@ def test_disconnect_with_terminate_while_idle_leaves_a_working_debugger(
         assert reply["content"]["status"] == "ok"
     finally:
         nxt.client.stop_channels()
+
+
+def test_a_client_quitting_as_the_tui_does_leaves_no_error_in_the_kernel_log(
+    debug_kernel: tuple[KernelManager, Debugger],
+) -> None:
+    km, first = debug_kernel
+    # the TUI on quit: disconnect (terminating what runs), then its sockets close
+    first.ok("disconnect", terminateDebuggee=True)
+    _vanish(first.client)
+    nxt = second_client(km)
+    try:
+        assert _eventually(lambda: _details(nxt.client)["clients"] == 1)
+        assert nxt.ok("evaluate", expression="1 + 2")["result"] == "3"
+    finally:
+        nxt.client.stop_channels()
+    kernel_id = Path(km.connection_file).stem.removeprefix("kernel-")
+    log = (kernels_dir() / f"kernel-{kernel_id}.log").read_text()
+    assert "failed" not in log
+    assert "Traceback" not in log
 
 
 def test_terminate_while_idle_does_not_break_the_next_cell(dbg: Debugger) -> None:

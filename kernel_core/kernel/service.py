@@ -49,6 +49,10 @@ LANGUAGE_INFO = {
 
 Handler = Callable[[Message], Awaitable[None]]
 
+# A shell identity (one client's shell socket) counts as a client for this long after its
+# last request: a ROUTER is not told when a peer goes, so an identity is forgotten by age.
+SHELL_CLIENT_TIMEOUT = 60.0
+
 # Shell requests a client expects answered while a cell runs or a script is paused (they
 # are how JupyterLab and jupyter_client know the kernel is alive, and what an editor asks
 # at a breakpoint). While the execution thread is busy they skip the shell queue: those
@@ -76,7 +80,22 @@ class KernelStats:
     unknown_types: int = 0
     undelivered: int = 0
     requests: int = 0
-    clients: set[bytes] = field(default_factory=set)
+    # shell identity -> when it last sent a request (monotonic); pruned after a timeout
+    shell_seen: dict[bytes, float] = field(default_factory=dict)
+
+    def shell_request_from(self, identity: bytes) -> None:
+        """Note a shell request from ``identity`` (and forget identities long silent)."""
+        now = time.monotonic()
+        self.shell_seen[identity] = now
+        if len(self.shell_seen) > 64:
+            self.prune_shell(now)
+
+    def prune_shell(self, now: float) -> int:
+        """Forget identities silent for SHELL_CLIENT_TIMEOUT; how many are left."""
+        cutoff = now - SHELL_CLIENT_TIMEOUT
+        for identity in [i for i, seen in self.shell_seen.items() if seen < cutoff]:
+            del self.shell_seen[identity]
+        return len(self.shell_seen)
 
 
 class KernelService:
@@ -271,7 +290,7 @@ class KernelService:
                 continue
             self.stats.requests += 1
             if channel == "shell":
-                self.stats.clients.add(msg.identities[0] if msg.identities else b"")
+                self.stats.shell_request_from(msg.identities[0] if msg.identities else b"")
                 busy = self._serving is not None or not self._shell_queue.empty()
                 if busy and msg.msg_type in QUICK_REQUESTS:
                     self._serve_out_of_line(msg)
@@ -511,7 +530,8 @@ class KernelService:
                 "pid": os.getpid(),
                 "started": self.started,
                 "transport": self.connection.transport,
-                "clients": max(self._subscribers, 0),
+                "clients": self._subscribers,
+                "shell_clients": self.stats.prune_shell(time.monotonic()),
                 "state": self._engine_state(),
                 "paused": self._paused(),
                 "execution_count": self.execution_count,

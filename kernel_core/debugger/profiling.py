@@ -13,11 +13,10 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from kernel_core.profiler.model import Profile
-from kernel_core.profiler.profiler import Profiler, ProfilerError
-
 if TYPE_CHECKING:
     from kernel_core.debugger.channel import DebugChannel
+    from kernel_core.profiler.model import Profile
+    from kernel_core.profiler.profiler import Profiler
     from kernel_core.runtime.script_runtime import ScriptRuntime
 
 EVENT = "llmspell/profile"
@@ -50,6 +49,12 @@ class ProfileControl:
     def profiler(self) -> Profiler | None:
         """The profiler recording now, if any."""
         profiler = self.runtime.profiler
+        if profiler is None:
+            return None
+        # the profiler and its sampler are imported by the first profile request, not by
+        # every kernel start
+        from kernel_core.profiler.profiler import Profiler
+
         return profiler if isinstance(profiler, Profiler) else None
 
     # ------------------------------------------------------------------ requests
@@ -75,6 +80,8 @@ class ProfileControl:
         meta: dict[str, Any] = {}
         if self.runtime.script.path is not None:
             meta["script"] = str(self.runtime.script.path)
+        from kernel_core.profiler.profiler import Profiler, ProfilerError
+
         try:
             profiler = Profiler(self.runtime, mode=mode, rate=float(rate), meta=meta)
         except (ProfilerError, ValueError) as exc:

@@ -12,14 +12,16 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from kernel_core.config import Config
-from kernel_core.debugger.channel import DebugChannel
-from kernel_core.debugger.session import Emit
 from kernel_core.kernel.cells import CellFiles
 from kernel_core.kernel.executor import CellExecutor
-from kernel_core.runtime.script_runtime import OutputSink
+
+if TYPE_CHECKING:  # imported by the execution thread as it builds the world (executor.py)
+    from kernel_core.config import Config
+    from kernel_core.debugger.channel import DebugChannel
+    from kernel_core.debugger.session import Emit
+    from kernel_core.runtime.script_runtime import OutputSink
 
 log = logging.getLogger(__name__)
 

@@ -10,24 +10,24 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lupa.lua54 import lua_type as lupa_type
+from lupa.lua54 import lua_type
 
-from kernel_core.config import Config
-from kernel_core.debugger.channel import DebugChannel
-from kernel_core.debugger.session import DebugSession, Emit
 from kernel_core.kernel.cells import CellFiles, is_complete, mentioned_names, plan_cell
 from kernel_core.kernel.stop_scope import StopScope
 from kernel_core.runtime.errors import ScriptError
 from kernel_core.runtime.failure import ScriptFailure, display_path, format_failure
 from kernel_core.runtime.lua_tokens import KEYWORDS
-from kernel_core.runtime.script_runtime import (
-    OutputSink,
-    RunOutcome,
-    ScriptContext,
-    ScriptRuntime,
-)
+
+if TYPE_CHECKING:
+    # The protocol loop imports this module before its first reply; the debugger, the
+    # profiler and the Lua runtime are imported by the execution thread as it builds the
+    # world (CellExecutor), after that reply.
+    from kernel_core.config import Config
+    from kernel_core.debugger.channel import DebugChannel
+    from kernel_core.debugger.session import DebugSession, Emit
+    from kernel_core.runtime.script_runtime import OutputSink, RunOutcome
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +63,15 @@ class CellExecutor:
         cell_files: CellFiles,
         debug: tuple[DebugChannel, Emit] | None = None,
     ) -> None:
+        from kernel_core.runtime.script_runtime import ScriptContext, ScriptRuntime
+
         self.runtime = ScriptRuntime(config, sink, script=ScriptContext(None))
         self.cell_files = cell_files
         self.runtime.cell_files = cell_files  # dumpCell/debugInfo name cells as Jupyter does
         self.debugger: DebugSession | None = None
         if debug is not None:
+            from kernel_core.debugger.session import DebugSession
+
             self.debugger = DebugSession(self.runtime, debug[0], debug[1])
         self.repl = self.runtime.load_lua(
             "kernel_core.kernel", "repl.lua", self.runtime.lua.globals(), self.runtime.mux
@@ -130,9 +134,12 @@ class CellExecutor:
         path = self.cell_files.write(code)
         self.cell_numbers[str(path)] = count
         chunkname = f"@{path}"
-        mentions = mentioned_names(code)
-        fn, failure = self._compile_cell("return " + code, chunkname, mentions)
-        kept: list[str] = []
+        fn, failure, kept = None, None, []
+        expression = "return " + code
+        # a bare load decides whether the cell is an expression: a failure with its hints
+        # (failure.py) costs more than many cells take to run
+        if self.runtime.runner.compile(expression, "=(expression?)", self.repl.env)[0] is not None:
+            fn, failure = self._compile_cell(expression, chunkname, mentioned_names(code))
         if fn is None:
             plan = plan_cell(code)
             fn, failure = self._compile_cell(plan.statements, chunkname, plan.mentions)
@@ -141,12 +148,14 @@ class CellExecutor:
             assert failure is not None
             if failure.location and failure.location[0] == str(path):
                 failure.line_text = _nth(code, failure.location[1])
+            from kernel_core.runtime.script_runtime import RunOutcome
+
             return self._error(RunOutcome("error", failure=failure, exit_code=1), count)
         outcome = self._interruptible(lambda: self.runtime.call(fn))
         if outcome.status != "ok":
             return self._error(outcome, count)
         values = outcome.values
-        if kept and values and lupa_type(values[0]) == "function":
+        if kept and values and lua_type(values[0]) == "function":
             self.repl.keep(values[0])  # the closure over the cell's top-level locals
             values = values[1:]
         result = ExecuteOutcome("ok")

@@ -35,7 +35,9 @@ local D = {}
 local bps = {}
 -- lines whose breakpoints need the fallback hook: fallback[line][source] = true
 local fallback, fallback_count = {}, 0
-local instrumented = {}   -- instrumented[source][line] = true for lines carrying a check
+local instrumented = {}   -- instrumented[source][line] = true for lines carrying a check,
+                          -- or the condition text compiled into that line (a site)
+local sites = {}          -- sites[id] = {source=, line=, condition=}: compiled conditions
 local loaded = {}         -- sources llmspell compiled (so a new breakpoint knows it is late)
 local step = nil          -- {mode="in"|"over"|"out", thread=, depth=}
 local stop_on_entry = false
@@ -282,14 +284,15 @@ local function interpolate(template, env)
 end
 
 --- A breakpoint's line was reached in the frame just below `entry` (the caller of hit).
-local function hit(bp)
+--- `known`: the line already found the condition true (compiled into it: a site).
+local function hit(bp, _, known)
   local thread = co_running()
   local env
-  if bp.condition or bp.log then
+  if (bp.condition and not known) or bp.log then
     local bottom = innermost_bottom(thread, hit)
     if bottom then env = frame_env(thread, bottom) end
   end
-  if bp.condition then
+  if bp.condition and not known then
     -- compiled once (set_breakpoints); a condition that re-enters its own breakpoint
     -- gets a fresh copy so the outer evaluation keeps its _ENV
     local fn = bp.condition_fn
@@ -303,15 +306,21 @@ local function hit(bp)
     local ok, result = pcall(fn)
     bp.evaluating = nil
     if not ok then
-      host.output("console", format("breakpoint condition `%s` failed: %s\n", bp.condition,
-        tostring(result)))
+      -- said once per breakpoint (as set): a failing condition in a loop is not a flood;
+      -- it then counts as false, and the script never sees the error
+      if not bp.failed then
+        bp.failed = true
+        host.output("console", format("breakpoint condition `%s` failed: %s\n", bp.condition,
+          tostring(result)))
+      end
       return
     end
     if not result then return end
   end
+  -- counted here; Python hears of it only when the breakpoint stops or logs
   bp.hits = bp.hits + 1
-  host.hit_count(bp.id, bp.hits)
   if bp.hit and not bp.hit(bp.hits) then return end
+  host.hit_count(bp.id, bp.hits)
   if bp.log then
     host.output("console", interpolate(bp.log, env) .. "\n")
     return
@@ -319,8 +328,28 @@ local function hit(bp)
   enter_stop(hit, bp.reason or "breakpoint", bp.id)
 end
 
---- The check instrumented lines call: `__llmspell_bp(LINE)`.
-local function bp_check(line)
+--- Whether the check compiled into `source`'s `line` stands for `bp` as it is now: a plain
+--- check evaluates any condition; a site only the condition it holds.
+local function covered(source, line, bp)
+  local inst = instrumented[source]
+  inst = inst and inst[line]
+  return inst == true or (inst ~= nil and inst == bp.condition)
+end
+
+--- The check instrumented lines call: `__llmspell_bp(LINE)`, or from a compiled condition
+--- `__llmspell_bp(LINE, SITE)` (it was true) and `__llmspell_bp(LINE, SITE, false)` (a
+--- name it uses as a number was not one: evaluate it here, protected).
+local function bp_check(line, site, state)
+  if site then
+    local s = sites[site]
+    local lines = s and bps[s.source]
+    local bp = lines and lines[line]
+    -- a site whose breakpoint changed is stale: the fallback hook checks that line now
+    if bp and bp.enabled and bp.condition == s.condition then
+      return hit(bp, nil, state == nil)
+    end
+    return
+  end
   local source = getinfo(2, "S").source
   local lines = bps[source]
   local bp = lines and lines[line]
@@ -381,7 +410,7 @@ local function on_line(line)
     local source = getinfo(2, "S").source
     if sources[source] then
       local bp = bps[source][line]
-      if bp and bp.enabled and not (instrumented[source] and instrumented[source][line]) then
+      if bp and bp.enabled and not covered(source, line, bp) then
         return hit(bp)
       end
     end
@@ -398,7 +427,7 @@ local function fallback_hook(event, line)
       local source = getinfo(2, "S").source
       if sources[source] then
         local bp = bps[source][line]
-        if bp and bp.enabled and not (instrumented[source] and instrumented[source][line]) then
+        if bp and bp.enabled and not covered(source, line, bp) then
           return hit(bp)
         end
       end
@@ -533,7 +562,7 @@ function D.set_breakpoints(source, specs)
     end
     if result.ok then
       lines[spec.line] = bp
-      if loaded[source] and not (instrumented[source] and instrumented[source][spec.line]) then
+      if loaded[source] and not covered(source, spec.line, bp) then
         fallback[spec.line] = fallback[spec.line] or {}
         if not fallback[spec.line][source] then
           fallback[spec.line][source] = true
@@ -556,17 +585,43 @@ function D.breakpoint_lines(source)
   return out
 end
 
+--- The conditions of a source's breakpoints, by line (instrument.py compiles them in).
+function D.breakpoint_conditions(source)
+  local out = {}
+  local lines = bps[source]
+  if lines then
+    for line, bp in pairs(lines) do
+      if bp.condition then out[line] = bp.condition end
+    end
+  end
+  return out
+end
+
+local compiled = {} -- compiled[source] = {line = condition}: the sites of the next load
+--- The sites instrument.py compiled into `source` as it is about to load:
+--- {{id=, line=, condition=}, ...}.
+function D.add_sites(source, list)
+  local by_line = {}
+  for _, site in ipairs(list) do
+    sites[site.id] = { source = source, line = site.line, condition = site.condition }
+    by_line[site.line] = site.condition
+  end
+  compiled[source] = by_line
+end
+
 --- Record that llmspell compiled `source`, with checks on `lines`.
 function D.mark_loaded(source, lines)
   loaded[source] = true
   local set = {}
-  for _, line in ipairs(lines or {}) do set[line] = true end
+  local sited = compiled[source] or {}
+  compiled[source] = nil
+  for _, line in ipairs(lines or {}) do set[line] = sited[line] or true end
   instrumented[source] = set
   -- breakpoints of this source on lines without a check need the fallback hook
   local current = bps[source]
   if current then
-    for line in pairs(current) do
-      if not set[line] then
+    for line, bp in pairs(current) do
+      if not covered(source, line, bp) then
         fallback[line] = fallback[line] or {}
         if not fallback[line][source] then
           fallback[line][source] = true
@@ -969,4 +1024,18 @@ function D.unwrap_function(name)
 end
 
 G.__llmspell_bp = bp_check
+
+-- A compiled condition's number check: `__llmspell_num[x]` is true only when x is a number
+-- (a table read, ~free when x was seen before: numbers seen are kept, up to a bound; the
+-- others ask `__index`). Never raises: t[nil] and t[NaN] read as nil.
+do
+  local math_type, kept, KEEP = math.type, 0, 4096
+  G.__llmspell_num = setmetatable({}, { __index = function(t, x)
+    if math_type(x) then
+      if kept < KEEP and x == x then kept = kept + 1; rawset(t, x, true) end
+      return true
+    end
+    return false
+  end })
+end
 return D

@@ -3,13 +3,17 @@
 A line can hold a breakpoint when a statement starts on it. Instrumenting line L inserts
 ``__llmspell_bp(L) `` before that statement: the rest of the chunk is untouched and line
 numbers do not move, so a breakpoint that is never hit costs nothing
-(notes/lupa-measurements.md §2, strategy e2).
+(notes/lupa-measurements.md §2, strategy e2). A breakpoint with a condition that can be
+evaluated in the line itself gets ``if (COND) then __llmspell_bp(L, SITE) end`` instead
+(conditions.py): a false condition then costs what the comparison costs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from kernel_core.debugger.conditions import compiled_check, inline_condition, visible_locals
 from kernel_core.runtime.lua_tokens import Token, UnfinishedToken, tokenize
 
 CHECK = "__llmspell_bp"
@@ -79,15 +83,42 @@ def _starts_statement(previous: Token | None, token: Token) -> bool:
     return previous.text in _ENDS_EXPRESSION or previous.text == ";"
 
 
-def instrument(source: str, lines: list[int]) -> tuple[str, list[int]]:
-    """Insert breakpoint checks on ``lines`` (those where a statement starts).
+@dataclass
+class Site:
+    """A line whose check holds its breakpoint's condition (compiled into the line)."""
 
-    Returns the new source and the lines that got a check.
+    id: int
+    line: int
+    condition: str
+
+
+def instrument(
+    source: str,
+    lines: list[int],
+    conditions: dict[int, str] | None = None,
+    next_site: Callable[[], int] | None = None,
+) -> tuple[str, list[int], list[Site]]:
+    """Insert breakpoint checks on ``lines`` (those where a statement starts). A line with a
+    condition in ``conditions`` that can be evaluated in place gets it compiled in, under a
+    site id from ``next_site``.
+
+    Returns the new source, the lines that got a check and the compiled sites.
     """
     chunk = statement_lines(source)
     targets = sorted({line for line in lines if line in chunk.starts}, reverse=True)
     out = source
+    sites: list[Site] = []
     for line in targets:
         offset = chunk.starts[line]
-        out = f"{out[:offset]}{CHECK}({line}) {out[offset:]}"
-    return out, sorted(targets)
+        check = f"{CHECK}({line}) "
+        text = (conditions or {}).get(line)
+        inline = inline_condition(text) if text and next_site is not None else None
+        if inline is not None and next_site is not None:
+            visible = visible_locals(source, offset)
+            site = next_site()
+            compiled = compiled_check(line, site, inline, visible) if visible is not None else None
+            if compiled is not None:
+                check = compiled
+                sites.append(Site(site, line, text or ""))
+        out = f"{out[:offset]}{check}{out[offset:]}"
+    return out, sorted(targets), sites

@@ -8,6 +8,7 @@ bodies; the kernel turns them into Jupyter ``debug_event`` messages.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from collections.abc import Callable
@@ -59,6 +60,7 @@ class DebugSession:
         self.channel = channel
         self.emit = emit
         self.breakpoints = BreakpointTable()
+        self._sites = itertools.count(1)  # ids of conditions compiled into lines
         self.variables = VariableStore()
         self.stop: Stop | None = None
         self.stop_on_entry = False
@@ -255,7 +257,11 @@ class DebugSession:
         lines = [int(n) for n in self.lua.breakpoint_lines(chunkname).values()]
         if not lines:
             return source, []
-        return instrument(source, lines)
+        conditions = {int(k): str(v) for k, v in self.lua.breakpoint_conditions(chunkname).items()}
+        text, checked, sites = instrument(source, lines, conditions, lambda: next(self._sites))
+        table = [{"id": s.id, "line": s.line, "condition": s.condition} for s in sites]
+        self.lua.add_sites(chunkname, self.runtime.to_lua(table))
+        return text, checked
 
     def _bind_waiting(self, path: str, source: str) -> None:
         """Breakpoints set before their file existed bind now that it loads: resolve their

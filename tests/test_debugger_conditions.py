@@ -1,0 +1,152 @@
+"""Conditions, hit counts and log points on hot lines, as the kernel's debugger runs them.
+
+A condition that can be evaluated in its own line is compiled into it (conditions.py); the
+rest is evaluated by the debugger. Either way the client sees the same thing: a stop
+exactly when the condition holds, a failing condition said once, hit counts counted on
+every pass where the condition holds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kernel_core.debugger.instrument import instrument
+from tests.debug_fixtures import Debugger, dbg, debug_kernel, lua_fixture, marker_line
+
+__all__ = ["dbg", "debug_kernel"]
+
+HOT = lua_fixture("hot.lua")
+
+
+def stops(dbg: Debugger, marker: str, name: str, **spec: Any) -> list[str]:
+    """Run hot.lua with one breakpoint (``spec``) on ``marker``; ``name``'s value at each stop."""
+    dbg.set_breakpoints(HOT, {"line": marker_line(HOT, marker), **spec})
+    msg_id = dbg.run_file(HOT)
+    seen = []
+    while True:
+        dbg.drain(0.05)
+        if any(
+            m.msg_type == "status"
+            and m.parent_id == msg_id
+            and m.content["execution_state"] == "idle"
+            for m in dbg.iopub
+        ):
+            break
+        try:
+            dbg.stopped(timeout=0.5)
+        except TimeoutError:
+            continue
+        seen.append(dbg.locals()[name])
+        dbg.ok("continue", threadId=1)
+    assert dbg.shell_reply(msg_id)["status"] == "ok"
+    return seen
+
+
+def finished_normally(dbg: Debugger) -> bool:
+    return any(text.startswith("done\t") for text in printed(dbg))
+
+
+def printed(dbg: Debugger) -> list[str]:
+    return [
+        str(m.content.get("text", ""))
+        for m in dbg.iopub
+        if m.msg_type == "stream" and m.content.get("name") == "stdout"
+    ]
+
+
+# ---------------------------------------------------------------- what gets compiled
+
+
+def compiled_line(marker: str, condition: str) -> str:
+    source = Path(HOT).read_text()
+    line = marker_line(HOT, marker)
+    text, checked, sites = instrument(source, [line], {line: condition}, iter(range(1, 9)).__next__)
+    assert checked == [line]
+    return text.splitlines()[line - 1] if sites else ""
+
+
+def test_a_condition_on_locals_is_compiled_into_its_line() -> None:
+    line = compiled_line("visit", "n > threshold and n % 2 == 0")
+    assert line.startswith("  if __llmspell_num[n] and __llmspell_num[threshold] then")
+    assert "if (n > threshold and n % 2 == 0) then __llmspell_bp(" in line
+    # a numeric for variable the code never assigns needs no number check
+    assert compiled_line("sum", "i == 5").startswith("  if (i == 5) then __llmspell_bp(")
+
+
+def test_conditions_that_may_raise_or_read_globals_are_left_to_the_debugger() -> None:
+    for condition in ("label:len() > 3", "#label > 3", "nothing < 3", "n .. '' == '3'", "t.x"):
+        assert compiled_line("visit", condition) == "", condition
+
+
+# ---------------------------------------------------------------- behaviour
+
+
+def test_compiled_condition_on_a_parameter_and_an_upvalue_stops_exactly_when_true(
+    dbg: Debugger,
+) -> None:
+    assert stops(dbg, "visit", "n", condition="n > threshold and n % 2 == 0") == ["8", "10", "12"]
+    assert finished_normally(dbg)
+
+
+def test_compiled_condition_on_a_loop_variable(dbg: Debugger) -> None:
+    assert stops(dbg, "sum", "i", condition="i == 5 or i == 9") == ["5", "9"]
+
+
+def test_condition_on_a_string_where_a_number_is_expected_is_reported_once(dbg: Debugger) -> None:
+    # `label` is a string: the compiled number check fails, the debugger evaluates it,
+    # protected, and says so once; the script never sees the error
+    assert stops(dbg, "visit", "n", condition="label < 3") == []
+    failures = [o for o in dbg.outputs() if "condition" in o]
+    assert len(failures) == 1, failures
+    assert "attempt to compare" in failures[0]
+    assert finished_normally(dbg)
+
+
+def test_condition_on_an_undefined_name_is_reported_once(dbg: Debugger) -> None:
+    assert stops(dbg, "sum", "i", condition="nothing.field > 3") == []
+    failures = [o for o in dbg.outputs() if "condition" in o]
+    assert len(failures) == 1, failures
+    assert "nothing" in failures[0]
+    assert finished_normally(dbg)
+
+
+def test_hit_conditions_count_the_passes_where_the_condition_holds(dbg: Debugger) -> None:
+    # i > 2 holds from the third pass: its hits are i = 3, 4, 5, ...
+    assert stops(dbg, "sum", "i", condition="i > 2", hitCondition=">= 3") == [
+        str(n) for n in range(5, 11)
+    ]
+
+
+def test_hit_condition_every_second(dbg: Debugger) -> None:
+    assert stops(dbg, "sum", "i", hitCondition="% 2") == ["2", "4", "6", "8", "10"]
+
+
+def test_hit_condition_exactly_the_fifth_with_a_compiled_condition(dbg: Debugger) -> None:
+    assert stops(dbg, "visit", "n", condition="n >= 1", hitCondition="== 5") == ["5"]
+
+
+def test_log_point_with_a_compiled_condition_logs_each_pass_without_stopping(
+    dbg: Debugger,
+) -> None:
+    spec = {"condition": "i % 5 == 0", "logMessage": "i={i} total={total} half={i / 2}"}
+    assert stops(dbg, "sum", "i", **spec) == []
+    logs = [o for o in dbg.outputs() if o.startswith("i=")]
+    assert logs == ["i=5 total=10 half=2.5\n", "i=10 total=45 half=5.0\n"]
+
+
+def test_a_condition_changed_after_its_line_loaded_takes_effect(dbg: Debugger) -> None:
+    line = marker_line(HOT, "sum")
+    dbg.set_breakpoints(HOT, {"line": line, "condition": "i == 3"})
+    msg_id = dbg.run_file(HOT)
+    dbg.stopped()
+    assert dbg.locals()["i"] == "3"
+    # the compiled `i == 3` is now stale: the new condition must hold, and only it
+    dbg.set_breakpoints(HOT, {"line": line, "condition": "i == 8"})
+    dbg.ok("continue", threadId=1)
+    dbg.stopped()
+    assert dbg.locals()["i"] == "8"
+    dbg.set_breakpoints(HOT)
+    dbg.ok("continue", threadId=1)
+    assert dbg.shell_reply(msg_id)["status"] == "ok"
+    assert len(dbg.events("stopped")) == 2

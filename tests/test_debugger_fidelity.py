@@ -197,3 +197,68 @@ def test_every_capability_the_kernel_advertises_is_served(dbg: Debugger) -> None
     # and what is not advertised is not served either
     assert "restart" not in advertised
     assert "unknown command" in dbg.fails("restart")
+
+
+# ---------------------------------------------------------------- late function breakpoints
+
+LATE = lua_fixture("late.lua")
+
+
+def test_function_breakpoints_bind_when_their_functions_appear(dbg: Debugger) -> None:
+    bps = dbg.ok(
+        "setFunctionBreakpoints",
+        breakpoints=[{"name": "late_defined"}, {"name": "dbg_helpers.sum"}],
+    )["breakpoints"]
+    assert [b["verified"] for b in bps] == [False, False]
+    assert "binds when" in bps[0]["message"]
+    msg_id = dbg.run_file(LATE, str(MODULES))
+    stop = dbg.stopped()
+    assert stop["reason"] == "function breakpoint"
+    assert stop["hitBreakpointIds"] == [bps[0]["id"]]
+    frames = dbg.frames()
+    assert frames[0]["line"] == marker_line(LATE, "late"), "the caller is on top"
+    assert [f["name"] for f in frames] == ["main chunk"]
+    changed = {
+        e.content["body"]["breakpoint"]["id"]: e.content["body"]["breakpoint"]
+        for e in dbg.events("breakpoint")
+    }
+    assert changed[bps[0]["id"]]["verified"] is True
+    # stepping over from here runs the call and stops on the next line
+    dbg.step("next")
+    assert dbg.current_line() == marker_line(LATE, "module")
+    dbg.ok("continue", threadId=1)
+    stop = dbg.stopped()
+    assert stop["hitBreakpointIds"] == [bps[1]["id"]]  # a function of a require'd module
+    assert dbg.current_line() == marker_line(LATE, "module")
+    dbg.ok("continue", threadId=1)
+    stop = dbg.stopped()  # bound now: the second call stops as any function breakpoint
+    assert stop["hitBreakpointIds"] == [bps[0]["id"]]
+    assert dbg.current_line() == marker_line(LATE, "again")
+    dbg.ok("continue", threadId=1)
+    assert dbg.shell_reply(msg_id)["status"] == "ok"
+    assert "late\t42\t5\t2" in dbg.stream_text(msg_id)
+
+
+def test_a_function_breakpoint_on_an_llmspell_class_binds_when_the_class_loads(
+    dbg: Debugger,
+) -> None:
+    [bp] = dbg.ok("setFunctionBreakpoints", breakpoints=[{"name": "AgentInstance.execute"}])[
+        "breakpoints"
+    ]
+    assert bp["verified"] is False
+    code = "local a = Agent.builder():name('late'):build()\nlocal r = a:execute('hello')\nreply = r"
+    msg_id = dbg.execute(code)
+    stop = dbg.stopped()
+    assert stop["reason"] == "function breakpoint"
+    assert stop["hitBreakpointIds"] == [bp["id"]]
+    assert dbg.current_line() == 2
+    dbg.ok("continue", threadId=1)
+    assert dbg.shell_reply(msg_id)["status"] == "ok"
+
+
+def test_removing_a_pending_function_breakpoint_leaves_the_run_unwatched(dbg: Debugger) -> None:
+    dbg.ok("setFunctionBreakpoints", breakpoints=[{"name": "late_defined"}])
+    dbg.ok("setFunctionBreakpoints", breakpoints=[])
+    msg_id = dbg.run_file(LATE, str(MODULES))
+    assert dbg.shell_reply(msg_id)["status"] == "ok"
+    assert not dbg.events("stopped")

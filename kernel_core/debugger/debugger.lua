@@ -44,6 +44,7 @@ local stop_on_entry = false
 local filters = { error = false, uncaught = false }
 local stopped = nil       -- while stopped: {thread=, anchor=fn, reason=}
 D.functions = {}          -- function breakpoints by name: names[name] = {id=, ...}
+D.pending_functions = 0   -- function breakpoints waiting for their function (a call hook)
 
 -- llmspell's own code: its Lua files, and the glue Python makes with lupa's eval, whose
 -- chunks lupa names "<python>" (the debugger's settle function, the loader of our files)
@@ -240,15 +241,18 @@ end
 
 --- Stop here: `anchor` is the Lua function on this stack that called us (frames are found
 --- below it). Returns what Python decided: "continue", "in", "over", "out" or "disconnect".
-local function enter_stop(anchor, reason, detail)
+--- `skip` user frames on top are left out (a function breakpoint caught as its function is
+--- entered shows the caller on top, as one whose function was wrapped in time does).
+local function enter_stop(anchor, reason, detail, skip)
   local thread = co_running()
-  stopped = { thread = thread, anchor = anchor, reason = reason,
-              bottoms = user_bottoms(thread, anchor) }
+  local bottoms = user_bottoms(thread, anchor)
+  if skip then table.move(bottoms, skip + 1, #bottoms + skip, 1) end
+  stopped = { thread = thread, anchor = anchor, reason = reason, bottoms = bottoms }
   local action = deliver(reason, detail, anchor)
   stopped = nil
   if action == "in" or action == "over" or action == "out" then
     local levels = user_levels(thread, anchor)
-    local top = levels[1]
+    local top = levels[1 + (skip or 0)]
     local info = top and getinfo(thread, top, "l")
     local from_line = info and info.currentline
     -- a hook installed mid-line may report the line it was installed on once more: the
@@ -283,13 +287,16 @@ local function interpolate(template, env)
   end))
 end
 
---- A breakpoint's line was reached in the frame just below `entry` (the caller of hit).
+--- A breakpoint's line was reached in the frame just below `entry` (the caller of hit);
+--- `skip`: that many user frames on top are not where it was reached (see enter_stop).
 --- `known`: the line already found the condition true (compiled into it: a site).
-local function hit(bp, _, known)
+local function hit(bp, skip, known)
   local thread = co_running()
   local env
   if (bp.condition and not known) or bp.log then
-    local bottom = innermost_bottom(thread, hit)
+    local bottom
+    if skip then bottom = user_bottoms(thread, hit)[1 + skip]
+    else bottom = innermost_bottom(thread, hit) end
     if bottom then env = frame_env(thread, bottom) end
   end
   if bp.condition and not known then
@@ -325,7 +332,7 @@ local function hit(bp, _, known)
     host.output("console", interpolate(bp.log, env) .. "\n")
     return
   end
-  enter_stop(hit, bp.reason or "breakpoint", bp.id)
+  enter_stop(hit, bp.reason or "breakpoint", bp.id, skip)
 end
 
 --- Whether the check compiled into `source`'s `line` stands for `bp` as it is now: a plain
@@ -439,10 +446,14 @@ end
 
 --- Install the hook mask the current state needs (none when idle: zero cost).
 function D.apply_mode()
+  -- a call hook only while function breakpoints wait for their functions (D.on_call)
+  local calls = D.pending_functions > 0 and "c" or ""
   if step or stop_on_entry then
-    mux.set_mode("l", 0)
+    mux.set_mode("l" .. calls, 0)
   elseif fallback_count > 0 then
-    mux.set_mode("l", 0, fallback_hook)
+    mux.set_mode("l" .. calls, 0, fallback_hook)
+  elseif calls ~= "" then
+    mux.set_mode(calls, 0, D.call_hook)
   else
     mux.set_mode("", 0)
   end
@@ -991,16 +1002,97 @@ local function resolve(name)
   return owner, key
 end
 
---- Stop when the function named `name` (`Tool.execute`, `helpers.load`) is called.
-function D.wrap_function(name, id, condition, hit_spec)
-  local owner, key = resolve(name)
-  if not owner then
-    return false, format("no function named '%s' is defined (yet)", name)
+--- Where `name` leads now, read with rawget only (the call hook must not run a script's
+--- metamethods): a global, a field path, a loaded module's field, a class's method.
+local function find_raw(parts)
+  local key = parts[#parts]
+  local owner = G
+  for i = 1, #parts - 1 do
+    local nxt = rawget(owner, parts[i])
+    if nxt == nil and i == 1 then nxt = rawget(package.loaded, parts[1]) end
+    if type(nxt) ~= "table" then owner = nil break end
+    owner = nxt
   end
-  local original = rawget(owner, key) or owner[key]
+  if owner and type(rawget(owner, key)) == "function" then return owner, key end
+  local owner_name = parts[#parts - 1]
+  if owner_name then
+    local classes = D.classes or {}
+    for _, class_name in ipairs({ owner_name, owner_name .. "Instance" }) do
+      local class = rawget(classes, class_name)
+      if type(class) == "table" and type(rawget(class, key)) == "function" then
+        return class, key
+      end
+    end
+  end
+  return nil
+end
+
+-- Function breakpoints whose function does not exist yet: name -> {id=, parts=, ...}.
+local waiting = {}
+
+local function new_function_bp(id, condition, hit_spec)
   local bp = { id = id, hits = 0, enabled = true, condition = condition,
                reason = "function breakpoint" }
   if hit_spec then bp.hit = hit_test(hit_spec) end
+  return bp
+end
+
+local install_wrapper -- forward
+
+--- The call hook while function breakpoints wait: each call, look whether their functions
+--- exist now (a global assigned, a module required, one of llmspell's classes loaded). A
+--- found one is wrapped for the calls to come, and if it is the one being called, this
+--- call stops, with the caller on top. Costs a hook call per call, only while one waits.
+local function on_call()
+  for name, w in next, waiting do
+    -- the common case, a global defined later: one rawget, nothing else
+    if w.global and rawget(G, w.global) == nil then goto continue end
+    local owner, key = find_raw(w.parts)
+    if owner then
+      waiting[name] = nil
+      D.pending_functions = D.pending_functions - 1
+      local original = rawget(owner, key)
+      install_wrapper(name, owner, key, original, w.bp)
+      host.function_bound(w.bp.id)
+      if D.pending_functions == 0 then D.apply_mode() end
+      local called = getinfo(2, "fS") -- level 2: the function being entered
+      if called and called.func == original then
+        return hit(w.bp, called.what ~= "C" and 1 or nil)
+      end
+    end
+    ::continue::
+  end
+end
+mux.handlers.call = on_call
+mux.handlers["tail call"] = on_call
+
+-- The hook while only waiting function breakpoints need one: calls go straight to on_call
+-- (not through the multiplexer's dispatch table); everything else to the multiplexer.
+function D.call_hook(event, line)
+  if event == "call" or event == "tail call" then return on_call() end
+  return mux_hook(event, line)
+end
+
+--- Stop when the function named `name` (`Tool.execute`, `helpers.load`) is called. A name
+--- that leads nowhere yet waits (on_call); returns ok, message.
+function D.wrap_function(name, id, condition, hit_spec)
+  local owner, key = resolve(name)
+  if not owner then
+    local parts = {}
+    for part in name:gmatch("[^.:]+") do parts[#parts + 1] = part end
+    if #parts == 0 then return false, "a function breakpoint needs a name" end
+    if not waiting[name] then D.pending_functions = D.pending_functions + 1 end
+    waiting[name] = { parts = parts, global = #parts == 1 and parts[1] or nil,
+                      bp = new_function_bp(id, condition, hit_spec) }
+    D.apply_mode()
+    return false, format("no function named '%s' is defined yet: the breakpoint binds when it is", name)
+  end
+  local original = rawget(owner, key) or owner[key]
+  install_wrapper(name, owner, key, original, new_function_bp(id, condition, hit_spec))
+  return true, nil -- always two values: Python unpacks (ok, message)
+end
+
+install_wrapper = function(name, owner, key, original, bp)
   local function entry(...)
     hit(bp)
     return original(...)
@@ -1012,10 +1104,14 @@ function D.wrap_function(name, id, condition, hit_spec)
   end
   rawset(owner, key, stop_then_call)
   wrapped[name] = { owner = owner, key = key, original = original }
-  return true, nil -- always two values: Python unpacks (ok, message)
 end
 
 function D.unwrap_function(name)
+  if waiting[name] then
+    waiting[name] = nil
+    D.pending_functions = D.pending_functions - 1
+    D.apply_mode()
+  end
   local w = wrapped[name]
   if w then
     rawset(w.owner, w.key, w.original)

@@ -97,6 +97,7 @@ class DebugSession:
         host.read_source = self._source_text
         host.after_resume = self._after_resume
         host.module_loaded = self._announce_source
+        host.function_bound = _settled(settle, self._function_bound)
         values = runtime.load_lua("kernel_core.runtime.lua", "values.lua")
         self.lua = runtime.load_lua(
             "kernel_core.debugger", "debugger.lua", host, runtime.mux, values
@@ -421,10 +422,16 @@ class DebugSession:
             bp.verified = bool(ok)
             if not ok:
                 bp.message = str(message)
-            else:
-                self._function_wraps[name] = bp.id
+            self._function_wraps[name] = bp.id  # wrapped, or waiting for its function
             out.append(bp.to_dap())
         return {"breakpoints": out}
+
+    def _function_bound(self, bp_id: int) -> None:
+        """A function breakpoint's function appeared (Lua's call hook found it)."""
+        bp = self.breakpoints.by_id(int(bp_id))
+        if bp is not None:
+            bp.verified, bp.message = True, None
+            self.emit("breakpoint", {"reason": "changed", "breakpoint": bp.to_dap()})
 
     def _unwrap_functions(self) -> None:
         for name in list(self._function_wraps):

@@ -89,9 +89,9 @@ CORE_COMMANDS = ("run", "exec", "config")
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
-    """The argument parser: complete without ``argv``; for ``argv`` naming a core command
-    (run, exec, config), without the other commands' parsers, whose modules cost import time
-    (``llmspell run`` must start fast)."""
+    """The argument parser: complete without ``argv``; for ``argv`` naming a command, with
+    that command's parser only: the other commands' modules cost import time (``llmspell
+    run`` must start fast, ``kernel start`` too)."""
     parser = argparse.ArgumentParser(
         prog="llmspell",
         description="Run, debug and profile LLMSpell Lua scripts.",
@@ -139,11 +139,13 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         help="what to show (default: show)",
     )
 
-    if argv is not None and _command_word(parser, argv) in CORE_COMMANDS:
+    word = _command_word(parser, argv) if argv is not None else None
+    if word in CORE_COMMANDS:
         return parser
     from llmspell_tui.commands import registry
 
-    registry.add_commands(command)
+    # `llmspell kernel list` builds the kernel parser only; no command (help) builds all
+    registry.add_commands(command, only=word)
     return parser
 
 

@@ -96,3 +96,78 @@ def test_llmspell_run_imports_no_ui_no_zmq_and_no_asyncio(tmp_path: Path) -> Non
     loaded = _loaded_after(code, cwd=tmp_path)
     assert "kernel_core.runtime.script_runtime" in loaded
     assert _offenders(loaded, NOT_IN_RUN) == []
+
+
+# What `llmspell kernel ...` and `llmspell profile ...` must not pay for before they act:
+# asyncio, the async client, and the modules of commands other than their own.
+OTHER_COMMANDS = {
+    "kernel": (
+        "llmspell_tui.commands.dap",
+        "llmspell_tui.commands.profile",
+        "llmspell_tui.commands.repl",
+        "llmspell_tui.commands.tui",
+    ),
+    "profile": (
+        "llmspell_tui.commands.dap",
+        "llmspell_tui.commands.kernel",
+        "llmspell_tui.commands.repl",
+        "llmspell_tui.commands.tui",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [
+        (["kernel", "list"], "kernel"),
+        (["kernel", "list", "--json"], "kernel"),
+        (["-p", "minimal", "kernel", "stop", "--all"], "kernel"),
+        (["profile", "--help"], "profile"),
+    ],
+)
+def test_kernel_and_profile_commands_import_only_what_they_use(
+    argv: list[str], command: str, tmp_path: Path
+) -> None:
+    code = (
+        "from llmspell_tui.cli import main\n"
+        "try:\n"
+        f"    status = main({argv!r})\n"
+        "except SystemExit as exc:\n"
+        "    status = exc.code\n"
+        "assert status == 0, status\n"
+    )
+    loaded = _loaded_after(code, cwd=tmp_path)
+    assert f"llmspell_tui.commands.{command}" in loaded
+    forbidden = (*UI_MODULES, "asyncio", "kernel_core.client", *OTHER_COMMANDS[command])
+    assert _offenders(loaded, forbidden) == []
+
+
+def test_kernel_start_returns_without_importing_asyncio_or_a_client(tmp_path: Path) -> None:
+    # the kernel reports its readiness on a pipe: the starting process never probes it
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "llmspell_tui", "kernel", "start"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        assert proc.returncode == 0, proc.stderr
+        assert "connection file: " in proc.stdout
+    finally:
+        subprocess.run(
+            [sys.executable, "-m", "llmspell_tui", "kernel", "stop", "--all"],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    loaded = {
+        line.rsplit("|", 1)[1].strip()
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    # (modules loaded by importlib.import_module, as the commands are, are not timed)
+    assert "kernel_core.kernel.registry" in loaded
+    assert _offenders(loaded, ("asyncio", "kernel_core.client", *UI_MODULES)) == []

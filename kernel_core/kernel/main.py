@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -79,6 +80,22 @@ def _setup_logging(log_file: Path, foreground: bool) -> None:
                 root.removeHandler(h)
 
 
+def report_ready(fd: int, info: KernelInfoFile) -> None:
+    """Tell the starting process that we serve (it may be gone: then nobody listens)."""
+    line = json.dumps(
+        {
+            "kernel_id": info.kernel_id,
+            "name": info.name,
+            "pid": info.pid,
+            "connection_file": info.connection_file,
+        }
+    )
+    with contextlib.suppress(OSError):
+        os.write(fd, line.encode() + b"\n")
+    with contextlib.suppress(OSError):
+        os.close(fd)
+
+
 def run_kernel(
     config: Config,
     *,
@@ -87,8 +104,14 @@ def run_kernel(
     transport: str | None = None,
     ip: str | None = None,
     foreground: bool = True,
+    ready_fd: int | None = None,
 ) -> int:
-    """Serve a kernel until it is shut down; returns the exit status."""
+    """Serve a kernel until it is shut down; returns the exit status.
+
+    ``ready_fd``: a pipe to the process that started us (``llmspell kernel start``), told
+    once the sockets are bound and the files written: one JSON line with the kernel's id,
+    name, pid and connection file. Then the pipe is closed.
+    """
     managed = connection_file is not None and connection_file.exists()
     kernel_id = new_kernel_id()
     if managed:
@@ -125,6 +148,8 @@ def run_kernel(
             connection.write(published)
             if jupyter_link is not None:
                 make_link(published, jupyter_link)
+        if ready_fd is not None:
+            report_ready(ready_fd, info)
 
     log.info("kernel %s (%s) starting, connection file %s", kernel_id, name, connection_file)
     service = KernelService(config, connection, kernel_id=kernel_id, name=name, managed=managed)

@@ -37,9 +37,11 @@ def heartbeat(connection: ConnectionInfo, timeout: float = 1.0) -> bool:
         sock.close(linger=0)
 
 
-def control_kernel_info(connection: ConnectionInfo, timeout: float = 1.0) -> dict[str, Any] | None:
-    """The kernel_info_reply content, asked on the control channel (served at once even
-    while the shell is busy); None when no valid reply came in time."""
+def control_request(
+    connection: ConnectionInfo, msg_type: str, content: dict[str, Any], timeout: float = 1.0
+) -> dict[str, Any] | None:
+    """Send one request on the control channel (served at once even while the shell is
+    busy) and return its reply's content; None when no valid reply came in time."""
     session = Session(connection.key.encode(), username="llmspell-probe")
     ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context.instance()
     sock = ctx.socket(zmq.DEALER)
@@ -47,7 +49,7 @@ def control_kernel_info(connection: ConnectionInfo, timeout: float = 1.0) -> dic
     sock.setsockopt(zmq.IDENTITY, session.session_id.encode())
     try:
         sock.connect(connection.endpoint("control"))
-        request = session.message("kernel_info_request", {})
+        request = session.message(msg_type, content)
         sock.send_multipart(session.serialize(request, []))
         deadline = time.monotonic() + timeout
         while sock.poll(max(int((deadline - time.monotonic()) * 1000), 0), zmq.POLLIN):
@@ -60,3 +62,8 @@ def control_kernel_info(connection: ConnectionInfo, timeout: float = 1.0) -> dic
         return None
     finally:
         sock.close(linger=0)
+
+
+def control_kernel_info(connection: ConnectionInfo, timeout: float = 1.0) -> dict[str, Any] | None:
+    """The kernel_info_reply content, or None."""
+    return control_request(connection, "kernel_info_request", {}, timeout)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
-import subprocess
 import sys
 import time
 from datetime import datetime
@@ -48,6 +46,8 @@ def add_parser(command: object) -> None:
         help="serve on this connection file (what Jupyter passes)",
     )
     p.add_argument("--all", action="store_true", help="stop every kernel (stop)")
+    # the pipe `kernel start` reads the kernel's readiness from (where it cannot fork)
+    p.add_argument("--ready-fd", dest="ready_fd", type=int, help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="JSON output, as --output json (list)")
     p.add_argument("--user", action="store_true", help="install for this user (install)")
     p.add_argument("--prefix", help="install under this prefix, e.g. a venv (install)")
@@ -64,7 +64,7 @@ def main(args: argparse.Namespace) -> int:
 def _start(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     transport = args.transport or ("tcp" if args.port else None)
-    if args.foreground or args.connection_file:
+    if args.foreground or args.connection_file or args.ready_fd is not None:
         from kernel_core.kernel.main import run_kernel
 
         return run_kernel(
@@ -74,59 +74,14 @@ def _start(args: argparse.Namespace) -> int:
             transport=transport,
             ip=args.ip,
             foreground=args.foreground,
+            ready_fd=args.ready_fd,
         )
     from kernel_core.kernel.leftovers import clean_leftovers
+    from llmspell_tui.commands.kernel_start import start_in_background
 
-    clean_leftovers(kernels_dir())
-    before = {k.connection_file for k in known_kernels()}
-    command = [sys.executable, "-m", "llmspell_tui", "kernel", "start", "--foreground"]
-    for flag, value in (
-        ("--transport", transport),
-        ("--ip", args.ip),
-        ("--name", args.name),
-        ("--config", getattr(args, "config", None)),
-        ("--profile", getattr(args, "profile", None)),
-    ):
-        if value:
-            command += [flag, value]
-    log_path = kernels_dir() / f"kernel-start-{os.getpid()}.out"
-    with open(log_path, "wb") as out:
-        proc = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
-        )
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            text = log_path.read_text(errors="replace").strip()
-            log_path.unlink(missing_ok=True)
-            raise LlmspellError(f"the kernel exited at start (status {proc.returncode}): {text}")
-        new = [
-            k
-            for k in known_kernels()
-            if k.connection_file not in before and k.info is not None and k.info.pid == proc.pid
-        ]
-        if new and _answers(new[0].connection_file):
-            kernel = new[0]
-            log_path.unlink(missing_ok=True)
-            print(f"kernel {kernel.kernel_id} ({kernel.name}) started, pid {proc.pid}")
-            print(f"connection file: {kernel.connection_file}")
-            return 0
-        time.sleep(0.05)
-    proc.terminate()
-    raise LlmspellError("the kernel did not become ready within 15 s; see " + str(log_path))
-
-
-def _answers(connection_file: Path, timeout: float = 2.0) -> bool:
-    from kernel_core.client import KernelClient
-
-    async def probe() -> bool:
-        async with KernelClient.from_file(connection_file) as client:
-            return await client.heartbeat(timeout)
-
-    try:
-        return asyncio.run(probe())
-    except Exception:  # noqa: BLE001 - best effort: a probe or a completion may fail
-        return False
+    runtime = kernels_dir()
+    clean_leftovers(runtime)
+    return start_in_background(args, config, transport, runtime)
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -189,7 +144,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _stop(args: argparse.Namespace) -> int:
-    from kernel_core.client import KernelClient
+    from kernel_core.kernel.probe import control_request
 
     if args.all:
         targets = [k.connection_file for k in known_kernels() if k.pid_alive()]
@@ -197,22 +152,17 @@ def _stop(args: argparse.Namespace) -> int:
         targets = [resolve_kernel(args.target)]
     else:
         raise UsageError("name the kernel to stop (id, name or connection file), or pass --all")
-
-    async def stop(path: Path) -> None:
-        async with KernelClient.from_file(path) as client:
-            await client.shutdown()
-
     for path in targets:
         info_pid = None
         for kernel in known_kernels():
             if kernel.connection_file == path and kernel.info:
                 info_pid = kernel.info.pid
-        try:
-            asyncio.run(stop(path))
-        except Exception as exc:
+        connection = read_connection_file(path)
+        reply = control_request(connection, "shutdown_request", {"restart": False}, timeout=10)
+        if reply is None:
             if info_pid is None:
-                raise LlmspellError(f"could not stop the kernel of {path}: {exc}") from exc
-            os.kill(info_pid, 15)
+                raise LlmspellError(f"could not stop the kernel of {path}: no answer in 10 s")
+            os.kill(info_pid, 15)  # it removes its files on SIGTERM
         deadline = time.monotonic() + 5
         while path.exists() and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -34,7 +34,7 @@ def start_in_background(
     out_path = runtime / f"kernel-start-{os.getpid()}.out"
     read_fd, write_fd = os.pipe()
     if sys.platform.startswith("linux"):
-        pid = _fork_kernel(args, config, transport, write_fd, out_path)
+        pid = _fork_kernel(args, config, transport, (read_fd, write_fd), out_path)
     else:
         pid = _spawn_kernel(args, transport, write_fd, out_path)
     os.close(write_fd)
@@ -57,8 +57,13 @@ def start_in_background(
 
 
 def _fork_kernel(
-    args: argparse.Namespace, config: Config, transport: str | None, ready_fd: int, out: Path
+    args: argparse.Namespace,
+    config: Config,
+    transport: str | None,
+    pipe: tuple[int, int],
+    out: Path,
 ) -> int:
+    read_fd, ready_fd = pipe
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
@@ -68,6 +73,7 @@ def _fork_kernel(
     # file (what it prints before its log is open), and never back into the CLI's code
     status = 1
     try:
+        os.close(read_fd)
         os.setsid()
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)

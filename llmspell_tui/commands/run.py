@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kernel_core.errors import ScriptNotFoundError
 from kernel_core.runtime.convert import ConversionError
 from kernel_core.runtime.errors import ScriptError
 from kernel_core.runtime.failure import format_failure
@@ -24,6 +23,7 @@ from kernel_core.runtime.native_streams import FdCapture
 from kernel_core.runtime.script_runtime import RunOutcome, ScriptContext, ScriptRuntime
 from llmspell_tui.commands.common import config_from_args
 from llmspell_tui.commands.output import use_colour
+from llmspell_tui.commands.scripts import script_path
 
 
 class TerminalSink:
@@ -166,14 +166,7 @@ def _wait(execution: _Execution, previous: Any) -> None:
 def main(args: argparse.Namespace) -> int:
     """Run the script or snippet; returns the exit status."""
     if args.command == "run":
-        script = Path(args.script)
-        if not script.is_file():
-            hint = ""
-            if not script.suffix:
-                candidate = script.with_suffix(".lua")
-                if candidate.is_file():
-                    hint = f"; did you mean {candidate}?"
-            raise ScriptNotFoundError(f"script not found: {script}{hint}")
+        script_path(args.script)  # a clear error before anything starts (commands/scripts.py)
     if getattr(args, "connect", None):
         from llmspell_tui.commands.remote_run import run_on_kernel
 

@@ -17,8 +17,15 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from jupyter_client.blocking.client import BlockingKernelClient
+from jupyter_client.manager import KernelManager
 
-from tests.debug_fixtures import Debugger
+from tests.debug_fixtures import Debugger, dbg, debug_kernel
+from tests.kernel_fixtures import client_thread, collect, kernel, outputs, run_cell
+
+__all__ = ["dbg", "debug_kernel", "kernel"]
+
+Kernel = tuple[KernelManager, BlockingKernelClient]
 
 BARE = """
 import sys
@@ -199,3 +206,54 @@ def test_a_kernel_with_debugger_and_profiler_is_plain_lua(
             streams[m.content["name"]] += m.content["text"]
     dbg.ok("llmspell/profileStop")
     assert (streams["stdout"], streams["stderr"]) == bare(path, tmp_path)
+
+
+def test_a_kernel_answers_lua_s_own_stdin_reads_with_the_client_s_input(kernel: Kernel) -> None:
+    _, client = kernel
+    answers = iter(["Ada", "41", "one", "two"])
+    asked: list[str] = []
+
+    def answer() -> None:
+        for _ in range(4):
+            msg = client.get_stdin_msg(timeout=20)
+            asked.append(msg["content"]["prompt"])
+            client.input(next(answers))
+
+    helper = client_thread(answer)
+    code = (
+        "io.write('name? ') local name = io.stdin:read('l')\n"
+        "local n = io.read('n') io.read('l')\n"  # the rest of the number's line
+        "local lines = {} for line in io.lines() do lines[#lines + 1] = line\n"
+        "  if #lines == 2 then break end end\n"
+        "print(name, n + 1, math.type(n), table.concat(lines, ','), io.type(io.stdin))"
+    )
+    reply, messages = run_cell(client, code, allow_stdin=True)
+    helper.join()
+    assert reply["content"]["status"] == "ok", reply["content"]
+    stdout = "".join(v[1] for k, v in outputs(messages) if k == "stream" and v[0] == "stdout")
+    assert stdout == "name? Ada\t42\tinteger\tone,two\tfile\n"
+    assert len(asked) == 4
+
+
+def test_an_interrupt_reaches_a_script_waiting_on_stdin(kernel: Kernel) -> None:
+    km, client = kernel
+    msg_id = client.execute("local line = io.read() print('read', line)", allow_stdin=True)
+    request = client.get_stdin_msg(timeout=20)  # asked, never answered
+    assert request["msg_type"] == "input_request"
+    km.interrupt_kernel()
+    reply = client.get_shell_msg(timeout=20)
+    while reply["parent_header"].get("msg_id") != msg_id:
+        reply = client.get_shell_msg(timeout=20)
+    assert reply["content"]["status"] == "error"
+    assert reply["content"]["ename"] == "Interrupted"
+    collect(client, msg_id)
+
+    # fd 0 is usable again: the next read asks again
+    def answer_again() -> None:
+        client.get_stdin_msg(timeout=20)
+        client.input("again")
+
+    helper = client_thread(answer_again)
+    _, messages = run_cell(client, "print(io.read())", allow_stdin=True)
+    helper.join()
+    assert ("stream", ("stdout", "again\n")) in outputs(messages)

@@ -9,24 +9,40 @@ messages, not 1,000.
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from kernel_core.kernel.native_stdin import StdinPipe
 from kernel_core.protocol.wire import Message
 from kernel_core.runtime.errors import ScriptError
-from kernel_core.runtime.native_streams import FdCapture
+from kernel_core.runtime.native_streams import FdCapture, flush_c_stdio
 
 if TYPE_CHECKING:
     from kernel_core.kernel.service import KernelService
 
 FLUSH_DELAY = 0.005
 MAX_BUFFER = 64 * 1024
+# the longest a writer waits for a full buffer to drain (the loop may be shutting down)
+BACKPRESSURE_WAIT = 1.0
 # A client's stdin socket connects alongside its shell socket: give a just-connected one
 # this long to become reachable before saying it cannot answer.
 STDIN_REACH_TIMEOUT = 1.0
 STDIN_RETRY_DELAY = 0.05
+# How often, while a request runs, the kernel sends on C stdio's buffers and looks whether
+# Lua waits on stdin.
+STDIO_POLL = 0.01
+
+
+def _on_loop_thread() -> bool:
+    """Whether the caller runs an asyncio loop (the protocol loop must never wait on itself)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 class KernelSink:
@@ -38,12 +54,16 @@ class KernelSink:
         self._buffers: dict[str, list[str]] = {}
         self._size = 0
         self._scheduled = False
+        self._urgent = False  # a flush for a full buffer is on its way
+        self._drained = threading.Condition(self._lock)  # notified by each flush
         self._parent: Message | None = None
         self._allow_stdin = False
         # input_reply messages, or None when the input_request could not be delivered
         self._replies: queue.Queue[Message | None] = queue.Queue()
         self.native_streams: frozenset[str] = frozenset()
         self._capture: FdCapture | None = None
+        self._stdin_pipe = StdinPipe()
+        self._request_active = threading.Event()  # between begin() and end()
 
     def capture_descriptors(self) -> None:
         """Take what is written to fd 1 and 2 as the running request's output, so scripts
@@ -53,14 +73,61 @@ class KernelSink:
         self._capture = FdCapture(self.write, keep_python=True)
         self._capture.start()
         self.native_streams = frozenset({"stdout", "stderr"})
+        self._native_stdin = self._stdin_pipe.start()
+        if self._native_stdin:
+            self.native_streams |= {"stdin"}
+        watcher = threading.Thread(target=self._watch_request, name="llmspell-stdio")
+        watcher.daemon = True
+        watcher.start()
+
+    def drain(self) -> None:
+        """Hand on what the script wrote to fd 1 and 2 (execution thread, after a run:
+        ScriptRuntime.call), so a request's output comes before its reply."""
+        if self._capture is not None:
+            self._capture.drain()
+
+    def _watch_request(self) -> None:
+        """While a request runs: send on what C stdio buffered (Lua's io.write) every few
+        milliseconds, and answer Lua's own reads of fd 0 with the client's input."""
+        pipe = self._stdin_pipe
+        while True:
+            self._request_active.wait()
+            time.sleep(STDIO_POLL)
+            flush_c_stdio()
+            if not self._native_stdin:
+                continue
+            engine = self._service.engine
+            executor = engine.executor if engine is not None else None
+            runtime = executor.runtime if executor is not None else None
+            if runtime is None or not pipe.waiting(runtime.native_thread_id):
+                continue
+            thread_id = runtime.native_thread_id
+            if runtime.abort_pending():  # the armed hook delivers it once read returns
+                pipe.end_of_input(thread_id)
+                continue
+            if self._capture is not None:
+                self._capture.drain()  # the prompt the script wrote comes first
+            try:
+                line = self.read_line("")
+            except ScriptError as exc:
+                # nobody can answer: end of input, as for a script whose stdin is closed,
+                # and the reason on stderr
+                self.write("stderr", f"{exc}\n")
+                pipe.end_of_input(thread_id)
+                continue
+            if line is None:
+                pipe.end_of_input(thread_id)
+            else:
+                pipe.feed(line + "\n")
 
     # ---- called on the loop thread
 
     def begin(self, parent: Message, *, allow_stdin: bool) -> None:
         """A request starts: its output carries ``parent`` as parent header."""
         if self._capture is not None:
-            self._capture.drain()
+            self._capture.drain(wait=False)  # the loop: the reader may wait for its flush
         self.flush()
+        self._request_active.set()
         with self._lock:
             self._parent = parent
             self._allow_stdin = allow_stdin
@@ -69,8 +136,9 @@ class KernelSink:
 
     def end(self) -> None:
         """The request is done: send what is buffered (also what C stdio still held)."""
+        self._request_active.clear()
         if self._capture is not None:
-            self._capture.drain()
+            self._capture.drain(wait=False)  # the loop: the reader may wait for its flush
         self.flush()
 
     def flush(self) -> None:
@@ -78,8 +146,9 @@ class KernelSink:
         with self._lock:
             buffers, self._buffers = self._buffers, {}
             self._size = 0
-            self._scheduled = False
+            self._scheduled = self._urgent = False
             parent = self._parent
+            self._drained.notify_all()
         for name, parts in buffers.items():
             self._service.publish("stream", {"name": name, "text": "".join(parts)}, parent)
 
@@ -96,13 +165,20 @@ class KernelSink:
         with self._lock:
             self._buffers.setdefault(stream, []).append(text)
             self._size += len(text)
-            urgent = self._size >= MAX_BUFFER
+            full = self._size >= MAX_BUFFER
+            urgent = full and not self._urgent  # one early flush in flight, not one a write
+            self._urgent = self._urgent or full
             schedule = not self._scheduled
             self._scheduled = True
         if urgent:
             loop.call_soon_threadsafe(self.flush)
         elif schedule:
             loop.call_soon_threadsafe(loop.call_later, FLUSH_DELAY, self.flush)
+        if full and not _on_loop_thread():
+            # back-pressure: a script printing faster than the loop publishes waits for the
+            # buffer to drain, so a print loop costs the kernel MAX_BUFFER, not gigabytes
+            with self._drained:
+                self._drained.wait_for(lambda: self._size < MAX_BUFFER, BACKPRESSURE_WAIT)
 
     def display(self, bundle: dict[str, Any]) -> None:
         """Publish display_data (after the output written before it)."""

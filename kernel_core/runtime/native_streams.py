@@ -28,7 +28,8 @@ from typing import Any, TextIO
 log = logging.getLogger(__name__)
 
 STREAMS = {"stdout": 1, "stderr": 2}
-_IOLBF = 1  # setvbuf mode: line buffered (glibc and the BSDs agree)
+_IOFBF = 0  # setvbuf mode: fully buffered (glibc and the BSDs agree)
+BUFFER_SIZE = 65536
 
 
 class _CStdio:
@@ -37,6 +38,7 @@ class _CStdio:
     def __init__(self) -> None:
         self.libc: Any = None
         self.files: dict[str, int | None] = {}
+        self.buffers: dict[str, Any] = {}  # given to setvbuf: they live as long as the process
         try:
             self.libc = ctypes.CDLL(None)
             self.libc.fflush.argtypes = [ctypes.c_void_p]
@@ -68,10 +70,12 @@ class _CStdio:
         for pointer in files:
             self.libc.fflush(pointer)
 
-    def line_buffered(self, name: str) -> None:
+    def fully_buffered(self, name: str) -> None:
         pointer = self.files.get(name)
-        if self.libc is not None and pointer:
-            self.libc.setvbuf(pointer, None, _IOLBF, 0)
+        if self.libc is not None and pointer and name not in self.buffers:
+            buffer = ctypes.create_string_buffer(BUFFER_SIZE)
+            if self.libc.setvbuf(pointer, buffer, _IOFBF, BUFFER_SIZE) == 0:
+                self.buffers[name] = buffer
 
 
 _stdio: _CStdio | None = None
@@ -134,10 +138,11 @@ class FdCapture:
             os.set_blocking(read_end, False)
             self._readers[read_end] = name
             self._decoders[name] = codecs.getincrementaldecoder("utf-8")("replace")
-        # a pipe makes C stdio buffer fully; a terminal's line buffering shows a line as soon
-        # as it is written, which is what someone watching a running cell expects
+        # Buffered, whatever PYTHONUNBUFFERED made of them: print then writes a line in one
+        # write (it flushes), so its text reaches the reader whole; the owner flushes the
+        # rest (io.write) every few milliseconds (flush_c_stdio), and drain() at the end.
         for name in STREAMS:
-            _c().line_buffered(name)
+            _c().fully_buffered(name)
         if self._keep_python:
             self._keep_python_streams()
         self._wake_r, self._wake_w = os.pipe()
@@ -189,14 +194,22 @@ class FdCapture:
                 except Exception:
                     log.exception("forwarding captured %s", name)
 
-    def drain(self) -> None:
-        """Hand on everything written so far (after flushing C stdio); any thread."""
+    def drain(self, *, wait: bool = True) -> None:
+        """Hand on everything written so far (after flushing C stdio); any thread.
+
+        ``wait=False`` (a thread ``on_text`` may wait for, such as a kernel's protocol loop)
+        returns at once when the reader thread is handing something on: it then hands on
+        the rest itself."""
         if not self.active:
             return
         flush_c_stdio()
-        with self._lock:
+        if not self._lock.acquire(blocking=wait):
+            return
+        try:
             for fd in self._readers:
                 self._read_available(fd)
+        finally:
+            self._lock.release()
 
     def stop(self) -> None:
         """Put fd 1 and 2 back, after handing on what they received."""

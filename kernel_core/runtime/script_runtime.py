@@ -150,6 +150,7 @@ class ScriptRuntime:
         self.limits = RunLimits.from_config(config)
         self.sandbox_level: str = config.get("runtime", "sandbox")
         self._owner = threading.get_ident()
+        self.native_thread_id = threading.get_native_id()  # the kernel sees it wait on stdin
         self._abort_lock = threading.Lock()
         self._pending_abort: tuple[str, str] | None = None
         self._pending_actions: list[str] = []  # e.g. "debug": serve queued DAP requests
@@ -472,6 +473,9 @@ class ScriptRuntime:
                 profiler.run_ended()
             if self.native_streams and self._runs == 0:
                 flush_c_stdio()  # what io.write buffered comes before what follows the run
+                drain = getattr(self.output, "drain", None)
+                if drain is not None:
+                    drain()  # a capturing sink hands on what reached the descriptors
             if timer is not None:
                 timer.cancel()
             with self._abort_lock:

@@ -689,10 +689,7 @@ class LlmspellApp(App[int]):
         if self.thread_id is not None:
             self._request(self.bridge.resume("continue", self.thread_id))
         elif not self.running and self.script is not None:
-            self.running = True
-            self.refresh_bindings()
-            self.status.state = "running"
-            self._request(self.bridge.run_script(), group="script")
+            self._run_again()
 
     def action_step_over(self) -> None:
         """F10: the next line in this function."""
@@ -747,7 +744,9 @@ class LlmspellApp(App[int]):
         self.running = True
         self.refresh_bindings()
         self.status.state = "running"
-        self._request(self.bridge.run_again(), group="script")
+        # a clean Lua world for each run, as `llmspell run` gives; the breakpoints stay
+        kept = {b.path: self.breakpoints.specs(b.path) for b in self.breakpoints}
+        self._request(self.bridge.run_fresh(kept), group="script")
 
     def _pane_names(self) -> list[str]:
         """The panes this app has, in F7 order."""

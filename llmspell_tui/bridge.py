@@ -104,7 +104,24 @@ class KernelBridge:
         # on control: the shell queue may be busy with a running (or paused) script
         reply = await client.request("kernel_info_request", channel="control", timeout=15)
         info = reply.content.get("llmspell", {})
-        debug = self.debug = DebugClient(client)
+        self.debug = DebugClient(client)
+        script = await self._configure_debugger()
+        self.post(
+            m.KernelConnected(
+                kernel_id=str(info.get("kernel_id", "")),
+                name=str(info.get("name") or ""),
+                transport=str(info.get("transport", "")),
+                clients=int(info.get("clients") or 0),
+                script=script,
+            )
+        )
+        if isinstance(target, Attach):
+            await self._show_current_stop(str(info.get("state", "")))
+
+    async def _configure_debugger(self) -> str | None:
+        """initialize, launch or attach, configurationDone; the launched script's path."""
+        assert self.debug is not None
+        target, debug = self.target, self.debug
         await debug.request("initialize", {"clientID": "llmspell-tui", "adapterID": "llmspell"})
         script = None
         if isinstance(target, Launch):
@@ -120,17 +137,29 @@ class KernelBridge:
         if isinstance(target, Launch) and target.profiling is not None:
             # on before the app asks for the run, so the profile starts at its first line
             await self.profile_start(**target.profiling)
-        self.post(
-            m.KernelConnected(
-                kernel_id=str(info.get("kernel_id", "")),
-                name=str(info.get("name") or ""),
-                transport=str(info.get("transport", "")),
-                clients=int(info.get("clients") or 0),
-                script=script,
-            )
-        )
-        if isinstance(target, Attach):
-            await self._show_current_stop(str(info.get("state", "")))
+        return script
+
+    async def run_fresh(self, breakpoints: dict[str, list[m.BreakpointSpec]]) -> None:
+        """Run the launched script again from a clean Lua world, as ``llmspell run`` would.
+
+        A second run in the same world finds the first one's globals and registrations (a
+        named agent "already exists"), so the kernel this TUI launched restarts in place
+        first: a new Lua world, the same process, State and history kept (shutdown_request
+        with restart). Its debugger is new too: configured again, with ``breakpoints``.
+        """
+        assert self.client is not None
+        client = self.client
+
+        async def restart() -> None:
+            await client.shutdown(restart=True)
+            # the control channel serves the next request once the new world is ready
+            await client.request("kernel_info_request", channel="control", timeout=30)
+            await self._configure_debugger()
+            for path, specs in breakpoints.items():
+                await self.set_breakpoints(path, specs)
+
+        await self._guard("restart", restart())
+        await self.run_script()
 
     async def _show_current_stop(self, state: str) -> None:
         """On attach: show what the kernel is doing now (running, or stopped somewhere)."""
@@ -344,16 +373,6 @@ class KernelBridge:
             await self._dap("terminate")
 
         await self._guard("terminate", send())
-
-    async def run_again(self) -> None:
-        """Run the launched script once more, stopping on entry again if the launch asked to."""
-
-        async def rearm() -> None:
-            # configurationDone arms the entry stop, which the previous run used up
-            await self._dap("configurationDone")
-
-        await self._guard("configurationDone", rearm())
-        await self.run_script()
 
     async def pause(self) -> None:
         """Pause the running script."""

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from kernel_core.runtime.tools.errors import ToolValidationError
-from kernel_core.runtime.tools.jq import compare, type_name
+from kernel_core.runtime.tools.json_values import compare, type_name
 from kernel_core.runtime.tools.registry import ToolSpec
 from kernel_core.runtime.tools.result import ToolOutput, envelope_output
 from kernel_core.runtime.tools.sandbox import ToolContext

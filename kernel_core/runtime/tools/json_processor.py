@@ -1,24 +1,18 @@
-"""``json-processor``: jq queries (the subset in jq.py), JSON Schema validation, JSON lines."""
+"""``json-processor``: jq queries (libjq, jq_query.py), JSON Schema validation, JSON lines."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from kernel_core.runtime.tools import jq, json_schema
-from kernel_core.runtime.tools.errors import (
-    ResourceLimitError,
-    SecurityViolation,
-    ToolError,
-    ToolValidationError,
-)
+from kernel_core.runtime.tools import json_schema
+from kernel_core.runtime.tools.errors import ResourceLimitError, ToolValidationError
 from kernel_core.runtime.tools.registry import ToolSpec
 from kernel_core.runtime.tools.result import ToolOutput, data_output, envelope
 from kernel_core.runtime.tools.sandbox import ToolContext
 from kernel_core.runtime.tools.schema import Param
 
 MAX_INPUT = 100 * 1024 * 1024
-MAX_OUTPUTS = 100_000
 
 
 def _input(raw: Any) -> Any:
@@ -36,24 +30,9 @@ def _input(raw: Any) -> Any:
 
 
 def _query(query: str, value: Any) -> list[Any]:
-    try:
-        tree = jq.compile_query(query)
-        outputs = []
-        for out in jq.run(tree, value):
-            outputs.append(out)
-            if len(outputs) > MAX_OUTPUTS:
-                raise ResourceLimitError(f"the query produced more than {MAX_OUTPUTS} results")
-        return outputs
-    except jq.JqUnsupported as err:
-        raise ToolValidationError(
-            f"Unsupported jq query '{query}': {err}. See docs/tools.md for the supported subset"
-        ) from None
-    except jq.JqError as err:
-        if "not allowed (security)" in str(err):
-            raise SecurityViolation(f"jq query refused: {err}") from None
-        raise ToolError(f"jq query '{query}' failed: {err}") from None
-    except RecursionError:
-        raise ResourceLimitError("the query or input is nested too deeply") from None
+    from kernel_core.runtime.tools.jq_query import query as jq_query
+
+    return jq_query(query, value)
 
 
 def run(params: dict[str, Any], context: ToolContext) -> ToolOutput:

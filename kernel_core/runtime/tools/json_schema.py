@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kernel_core.runtime.tools.jq import compare, type_name
+from kernel_core.runtime.tools.json_values import compare, type_name
 
 FORMATS = {
     "email": r"^[^@\s]+@[^@\s]+\.[^@\s]+$",

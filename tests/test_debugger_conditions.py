@@ -150,3 +150,46 @@ def test_a_condition_changed_after_its_line_loaded_takes_effect(dbg: Debugger) -
     dbg.ok("continue", threadId=1)
     assert dbg.shell_reply(msg_id)["status"] == "ok"
     assert len(dbg.events("stopped")) == 2
+
+
+# ---------------------------------------------------------------- late breakpoints
+
+
+def stop_in_the_loop_then_set(dbg: Debugger, *specs: dict[str, Any]) -> str:
+    """Run hot.lua, stop once in its first loop, then set ``specs`` (the file has loaded:
+    these breakpoints are late) and continue; returns the run's msg_id."""
+    dbg.set_breakpoints(HOT, {"line": marker_line(HOT, "loop"), "hitCondition": "== 1"})
+    msg_id = dbg.run_file(HOT)
+    dbg.stopped()
+    assert dbg.locals()["i"] == "1"
+    dbg.set_breakpoints(HOT, *specs)
+    dbg.ok("continue", threadId=1)
+    return msg_id
+
+
+def test_a_late_breakpoint_in_a_function_stops_there(dbg: Debugger) -> None:
+    msg_id = stop_in_the_loop_then_set(dbg, {"line": marker_line(HOT, "visit")})
+    for n in ("1", "2"):
+        dbg.stopped()
+        assert dbg.frames()[0]["name"] == "visit"
+        assert dbg.locals()["n"] == n
+        if n == "2":
+            dbg.set_breakpoints(HOT)
+        dbg.ok("continue", threadId=1)
+    assert dbg.shell_reply(msg_id)["status"] == "ok"
+
+
+def test_a_late_breakpoint_puts_no_line_hook_in_functions_that_cannot_reach_it(
+    dbg: Debugger,
+) -> None:
+    msg_id = stop_in_the_loop_then_set(
+        dbg, {"line": marker_line(HOT, "elsewhere"), "condition": "j == 3"}
+    )
+    dbg.stopped()
+    assert dbg.frames()[0]["name"] == "elsewhere"
+    assert dbg.locals()["j"] == "3"
+    dbg.ok("continue", threadId=1)
+    assert dbg.shell_reply(msg_id)["status"] == "ok"
+    # `hot` ran with a call hook only: no line hook outside the function that holds it
+    [done] = [t for t in printed(dbg) if t.startswith("done\t")]
+    assert done.rstrip("\n").split("\t")[-1] == "c"

@@ -427,6 +427,19 @@ mux.handlers.line = on_line
 
 -- The hook while only fallback breakpoints need one: the line check first, nothing else.
 local mux_hook = mux.hook
+local function fallback_line(line)
+  local sources = fallback[line]
+  if sources then
+    local source = getinfo(2, "S").source -- tail-called by the hook: level 2 is the code
+    if sources[source] then
+      local bp = bps[source][line]
+      if bp and bp.enabled and not covered(source, line, bp) then
+        return hit(bp)
+      end
+    end
+  end
+end
+
 local function fallback_hook(event, line)
   if event == "line" then
     local sources = fallback[line]
@@ -444,6 +457,93 @@ local function fallback_hook(event, line)
   return mux_hook(event, line)
 end
 
+-- ---------------------------------------------------------------- late breakpoints, gated
+-- A line hook on every line of the run costs 14-17x (notes §2, a1). A late breakpoint can
+-- only be reached inside a function whose own lines (activelines) hold it, so the gate is
+-- a call hook: it looks at each function entered (the answer cached per function) and
+-- turns the line hook on while such a function runs, return events telling when it has
+-- returned. Loops that call little then run at ~1x. A call hook costs more per call than
+-- the line hook per line (~300 ns vs ~110 ns): when calls come faster than GATE_RATE per
+-- second of CPU (call-heavy code, fib), the gate gives way to the plain line hook until the
+-- breakpoints or the mode change. Coroutines that exist when the gate goes up may be
+-- suspended inside such a function, where no call event would announce it: with any
+-- coroutine alive the plain hook is used.
+local gate_cache = setmetatable({}, { __mode = "k" }) -- function -> holds a late line
+local gate_depth = 0      -- frames of such functions entered and not yet returned
+local gate_plain = false  -- gave way to the plain line hook
+local gate_calls, gate_since = 0, 0
+local GATE_BATCH, GATE_RATE = 1024, 1e6
+local clock = os.clock
+local gate_hook
+
+local function gate_hot(f)
+  local hot = gate_cache[f]
+  if hot == nil then
+    hot = false
+    local info = getinfo(f, "SL")
+    local lines = info and info.activelines
+    if lines then
+      for line, sources in pairs(fallback) do
+        if sources[info.source] and lines[line] then hot = true break end
+      end
+    end
+    gate_cache[f] = hot
+  end
+  return hot
+end
+
+gate_hook = function(event, line)
+  if event == "line" then return fallback_line(line) end
+  if event == "call" or event == "tail call" then
+    if gate_hot(getinfo(2, "f").func) then
+      gate_depth = gate_depth + 1
+      if gate_depth == 1 then mux.set_mode("crl", 0, gate_hook) end
+    end
+    gate_calls = gate_calls + 1
+    if gate_calls >= GATE_BATCH then
+      local now = clock()
+      if now - gate_since < GATE_BATCH / GATE_RATE then
+        gate_plain = true
+        mux.set_mode("l", 0, fallback_hook)
+      end
+      gate_calls, gate_since = 0, now
+    end
+  elseif event == "return" then
+    if gate_depth > 0 and gate_hot(getinfo(2, "f").func) then
+      gate_depth = gate_depth - 1
+      if gate_depth == 0 then mux.set_mode("c", 0, gate_hook) end
+    end
+  end
+  -- calls and returns go on only to a profiler in exact mode (function breakpoints that
+  -- wait for their function keep the plain hook: gate_usable)
+  if event ~= "call" and event ~= "tail call" and event ~= "return" or mux.handlers["return"] then
+    return mux_hook(event, line)
+  end
+end
+
+--- Put the gate up: count the frames of hot functions already running (the breakpoint may
+--- be in a loop that runs now), then a call hook, with the line hook while any runs.
+local function gate_install()
+  gate_cache = setmetatable({}, { __mode = "k" }) -- the late lines changed
+  gate_depth, gate_calls, gate_since = 0, 0, clock()
+  local level = 2
+  while true do
+    local info = getinfo(level, "f")
+    if not info then break end
+    if gate_hot(info.func) then gate_depth = gate_depth + 1 end
+    level = level + 1
+  end
+  mux.set_mode(gate_depth > 0 and "crl" or "c", 0, gate_hook)
+end
+
+--- Whether the gate may be used: no coroutine alive (see above) and no call hook wanted
+--- for function breakpoints.
+local function gate_usable()
+  local stats = mux.stats
+  local alive = stats and (stats.created - stats.forgotten) or 1
+  return alive == 0 and D.pending_functions == 0
+end
+
 --- Install the hook mask the current state needs (none when idle: zero cost).
 function D.apply_mode()
   -- a call hook only while function breakpoints wait for their functions (D.on_call)
@@ -451,7 +551,11 @@ function D.apply_mode()
   if step or stop_on_entry then
     mux.set_mode("l" .. calls, 0)
   elseif fallback_count > 0 then
-    mux.set_mode("l" .. calls, 0, fallback_hook)
+    if gate_usable() then
+      gate_install()
+    else
+      mux.set_mode("l" .. calls, 0, fallback_hook)
+    end
   elseif calls ~= "" then
     mux.set_mode(calls, 0, D.call_hook)
   else

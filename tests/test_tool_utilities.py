@@ -183,6 +183,36 @@ def test_template_creator_renders_tera_and_handlebars_escaped(lua: LuaWorld) -> 
     assert value["result"]["engine"] == "handlebars"
 
 
+def test_template_creator_speaks_tera_through_jinja2(lua: LuaWorld) -> None:
+    """Tera's spellings, and the rest of the language (set, ~, math, elif, loop.last)."""
+    value = _result(
+        lua,
+        "template-creator",
+        '{input = \'{% set n = xs | length %}{{ n * 2 }} {{ who ~ "!" }}'
+        ' {{ missing | default(value="none") }} {{ xs | join(sep="+") }}'
+        "{% for k, v in m %} {{ k }}={{ v }}{% endfor %}"
+        "{% for x in xs %}{% if loop.last %} last={{ x }}{% elif loop.first %} first{% endif %}"
+        "{% endfor %} {{ m | json_encode | safe }}',"
+        " context = {xs = {1, 2, 3}, who = 'me', m = {a = 1}}}",
+    )
+    assert value["result"]["rendered"] == '6 me! none 1+2+3 a=1 first last=3 {"a": 1}'
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ ''.__class__.__mro__ }}",
+        "{{ x.__class__.__base__.__subclasses__() }}",
+        "{{ cycler.__init__.__globals__ }}",
+        "{% for c in [].__class__.__base__.__subclasses__() %}{{ c }}{% endfor %}",
+    ],
+)
+def test_templates_cannot_reach_python(lua: LuaWorld, template: str) -> None:
+    code = f"Tool.execute('template-creator', {{input = [==[{template}]==], context = {{x = 1}}}})"
+    message = lua.fails(code)
+    assert "Security violation: Template refused by the sandbox: access to attribute" in message
+
+
 def test_template_creator_errors(lua: LuaWorld) -> None:
     message = lua.fails('Tool.execute("template-creator", {input = "{{ missing }}"})')
     assert "Variable `missing` not found in context" in message

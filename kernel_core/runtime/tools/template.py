@@ -1,15 +1,17 @@
-"""``template-creator``: a small, safe Tera/Handlebars-style renderer (no code execution).
+"""``template-creator``: Tera-style templates through Jinja2's sandbox, and a small
+Handlebars subset.
 
-Tera subset: ``{{ expr }}`` with dotted paths, string/number literals and filters
-(``| upper``, ``| lower``, ``| title``, ``| trim``, ``| length``, ``| default(value="x")``,
-``| join(sep=", ")``, ``| safe``), ``{% if expr %}...{% elif %}...{% else %}...{% endif %}``
-(``==``, ``!=``, ``<``, ``>``, ``<=``, ``>=``, ``and``, ``or``, ``not``),
-``{% for x in list %}...{% endfor %}`` (with ``loop.index``, ``loop.index0``, ``loop.first``,
-``loop.last``; ``{% for k, v in map %}``), ``{# comments #}``.
-Handlebars subset: ``{{path}}``, ``{{{raw}}}``, ``{{#each list}}...{{/each}}`` (``this``,
-``@index``, ``@key``, ``@first``, ``@last``), ``{{#if x}}...{{else}}...{{/if}}``,
-``{{#unless x}}``, ``{{#with obj}}``, helpers ``{{uppercase x}}``, ``{{lowercase x}}``.
-Output is HTML-escaped except ``| safe`` and triple braces.
+Tera: Jinja2's ``SandboxedEnvironment`` (the maintained equivalent of Tera: same
+``{{ }}``/``{% %}``/``{# #}`` syntax, filters, ``loop.*``), with Tera's filter spellings
+(``default(value=...)``, ``join(sep=...)``, ``json_encode``) and ``{% for k, v in map %}``.
+A template cannot reach Python: the sandbox refuses ``__class__`` and the like. A missing
+variable is an error when it is shown (``{{ x }}``) and false in a condition.
+
+Handlebars (the subset scripts use, kept small here): ``{{path}}``, ``{{{raw}}}``,
+``{{#each list}}...{{/each}}`` (``this``, ``@index``, ``@key``, ``@first``, ``@last``),
+``{{#if x}}...{{else}}...{{/if}}``, ``{{#unless x}}``, ``{{#with obj}}``, helpers
+``{{uppercase x}}``, ``{{lowercase x}}``. Output is HTML-escaped except ``| safe`` and triple
+braces.
 """
 
 from __future__ import annotations
@@ -82,211 +84,109 @@ def _truthy(value: Any) -> bool:
 
 # ---------------------------------------------------------------- tera
 
-_TERA_TOKEN = re.compile(r"\{\{-?(.*?)-?\}\}|\{%-?(.*?)-?%\}|\{#.*?#\}", re.DOTALL)
+# ---------------------------------------------------------------- Tera, through Jinja2
+
+_PAIRS_FOR = re.compile(r"(\{%-?\s*for\s+\w+\s*,\s*\w+\s+in\s+)(.+?)(\s*-?%\})", re.DOTALL)
+_UNCLOSED = re.compile(r"innermost block that needs to be closed is '(\w+)'")
 
 
-def _tera_value(expr: str, scopes: list[dict[str, Any]]) -> Any:
-    expr = expr.strip()
-    if re.fullmatch(r'"[^"]*"|\'[^\']*\'', expr):
-        return expr[1:-1]
-    if re.fullmatch(r"-?\d+(\.\d+)?", expr):
-        return float(expr) if "." in expr else int(expr)
-    if expr in ("true", "false"):
-        return expr == "true"
-    return (
-        _lookup(scopes, expr, strict=False)
-        if expr.startswith("loop.")
-        else _lookup(scopes, expr, strict=True)
+def _missing_error(undefined: Any) -> Exception:
+    hint = undefined._undefined_hint
+    if hint and "unsafe" in hint:  # the sandbox hid an attribute such as __class__
+        return SecurityViolation(f"Template refused by the sandbox: {hint}")
+    return TemplateError(f"Variable `{undefined._undefined_name}` not found in context")
+
+
+def _environment() -> Any:
+    """The sandboxed environment, made once (imported on first use)."""
+    global _ENV
+    if _ENV is not None:
+        return _ENV
+    from jinja2 import Undefined
+    from jinja2.sandbox import SandboxedEnvironment
+    from markupsafe import Markup
+
+    class Missing(Undefined):
+        """A name the context does not have: false in a condition, an error when shown."""
+
+        __slots__ = ()
+
+        def _fail_with_undefined_error(self, *args: Any, **kwargs: Any) -> Any:
+            raise _missing_error(self)
+
+        def __str__(self) -> str:
+            raise _missing_error(self)
+
+        def __iter__(self) -> Any:
+            raise _missing_error(self)
+
+        def __len__(self) -> int:
+            raise _missing_error(self)
+
+    def finalize(value: Any) -> Any:
+        return value if isinstance(value, Markup) else _text(value)
+
+    def default(subject: Any, value: Any = "", boolean: bool = False) -> Any:
+        if isinstance(subject, Undefined) or subject is None or (boolean and not subject):
+            return value
+        return subject
+
+    def join(subject: Any, sep: str = "", d: str | None = None) -> str:
+        return (d if d is not None else sep).join(_text(v) for v in (subject or []))
+
+    def json_encode(subject: Any, pretty: bool = False) -> str:
+        return json.dumps(subject, ensure_ascii=False, indent=2 if pretty else None)
+
+    def pairs(subject: Any) -> list[tuple[Any, Any]]:
+        if isinstance(subject, dict):
+            return list(subject.items())
+        return list(enumerate(subject))
+
+    env = SandboxedEnvironment(
+        autoescape=True, undefined=Missing, finalize=finalize, keep_trailing_newline=True
     )
-
-
-def _filter(value: Any, spec: str, scopes: list[dict[str, Any]]) -> tuple[Any, bool]:
-    m = re.fullmatch(r"\s*(\w+)\s*(?:\((.*)\))?\s*", spec)
-    if m is None:
-        raise TemplateError(f"Invalid filter: {spec.strip()}")
-    name, args = m.group(1), m.group(2) or ""
-    kwargs = {
-        k: _tera_value(v, scopes)
-        for k, v in re.findall(r"(\w+)\s*=\s*(\"[^\"]*\"|'[^']*'|[\w.]+)", args)
-    }
-    if name == "upper":
-        return _text(value).upper(), False
-    if name == "lower":
-        return _text(value).lower(), False
-    if name == "title":
-        return _text(value).title(), False
-    if name == "capitalize":
-        return _text(value).capitalize(), False
-    if name == "trim":
-        return _text(value).strip(), False
-    if name == "length":
-        return len(value) if isinstance(value, list | dict | str) else 0, False
-    if name == "default":
-        return (value if value is not None else kwargs.get("value")), False
-    if name == "join":
-        return str(kwargs.get("sep", "")).join(_text(v) for v in (value or [])), False
-    if name == "safe":
-        return value, True
-    if name == "json_encode":
-        return json.dumps(value, ensure_ascii=False), False
-    raise TemplateError(
-        f"Filter `{name}` not found (supported: upper, lower, title, "
-        "capitalize, trim, length, default, join, safe, json_encode)"
+    env.filters.update(
+        {"default": default, "join": join, "json_encode": json_encode, "llmspell_pairs": pairs}
     )
+    _ENV = env
+    return env
 
 
-def _tera_expr(expr: str, scopes: list[dict[str, Any]]) -> tuple[Any, bool]:
-    head, *filters = _split_filters(expr)
-    safe = False
+_ENV: Any = None
+
+
+def _tera_render(template: str, data: dict[str, Any]) -> str:
+    from jinja2 import TemplateError as JinjaError
+    from jinja2 import TemplateSyntaxError
+    from jinja2.exceptions import SecurityError
+
+    source = _PAIRS_FOR.sub(r"\1(\2) | llmspell_pairs\3", template)
+    env = _environment()
     try:
-        value = _tera_value(head, scopes)
-    except TemplateError:
-        if any(re.match(r"\s*default\b", f) for f in filters):
-            value = None
-        else:
-            raise
-    for spec in filters:
-        value, is_safe = _filter(value, spec, scopes)
-        safe = safe or is_safe
-    return value, safe
-
-
-def _split_filters(expr: str) -> list[str]:
-    parts, buf, quote = [], "", ""
-    for ch in expr:
-        if quote:
-            quote = "" if ch == quote else quote
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "|":
-            parts.append(buf)
-            buf = ""
-            continue
-        buf += ch
-    parts.append(buf)
-    return parts
-
-
-def _condition(expr: str, scopes: list[dict[str, Any]]) -> bool:
-    expr = expr.strip()
-    for word in (" or ", " and "):
-        if word in expr:
-            left, right = expr.split(word, 1)
-            a = _condition(left, scopes)
-            return (
-                (a or _condition(right, scopes))
-                if word == " or "
-                else (a and _condition(right, scopes))
-            )
-    if expr.startswith("not "):
-        return not _condition(expr[4:], scopes)
-    m = re.fullmatch(r"(.+?)\s*(==|!=|<=|>=|<|>)\s*(.+)", expr)
-    if m:
-        a, b = _safe_value(m.group(1), scopes), _safe_value(m.group(3), scopes)
-        op = m.group(2)
-        if op in ("==", "!="):
-            return bool(a == b) == (op == "==")
-        try:
-            return bool({"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[op])
-        except TypeError:
-            return False
-    return _truthy(_safe_value(expr, scopes))
-
-
-def _safe_value(expr: str, scopes: list[dict[str, Any]]) -> Any:
+        compiled = env.from_string(source)
+    except TemplateSyntaxError as err:
+        unclosed = _UNCLOSED.search(err.message or "")
+        if unclosed:
+            raise TemplateError(f"Unclosed '{{% {unclosed.group(1)} %}}' block") from None
+        raise TemplateError(f"Template syntax error on line {err.lineno}: {err.message}") from None
+    out: list[str] = []
+    size = 0
     try:
-        return _tera_expr(expr, scopes)[0]
-    except TemplateError:
-        return None  # undefined variables are false in conditions
+        for chunk in compiled.generate(data):
+            size += len(chunk)
+            if size > MAX_OUTPUT:
+                raise ResourceLimitError(f"rendered output is larger than {MAX_OUTPUT} bytes")
+            out.append(chunk)
+    except SecurityError as err:
+        raise SecurityViolation(f"Template refused by the sandbox: {err}") from None
+    except JinjaError as err:
+        raise TemplateError(f"Template error: {err}") from None
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError) as err:
+        raise TemplateError(f"Template error: {err}") from None
+    return "".join(out)
 
 
-def _tera_parse(template: str) -> list[Any]:
-    """A tree of nodes: str, ("out", expr), ("if", [(cond, body)...], else), ("for", ...)."""
-    stack: list[tuple[str, Any, list[Any]]] = [("root", None, [])]
-    pos = 0
-    for m in _TERA_TOKEN.finditer(template):
-        if m.start() > pos:
-            stack[-1][2].append(template[pos : m.start()])
-        pos = m.end()
-        if m.group(1) is not None:
-            stack[-1][2].append(("out", m.group(1)))
-        elif m.group(2) is not None:
-            tag = m.group(2).strip()
-            word = tag.split(None, 1)[0] if tag else ""
-            rest = tag[len(word) :].strip()
-            if word in ("if", "for"):
-                stack.append((word, rest, []))
-            elif word in ("elif", "else"):
-                kind, arg, body = stack[-1]
-                if kind != "if":
-                    raise TemplateError(f"'{{% {word} %}}' outside an if block")
-                branches = arg if isinstance(arg, list) else [(arg, None)]
-                branches[-1] = (branches[-1][0], body)
-                branches.append((rest if word == "elif" else None, None))
-                stack[-1] = ("if", branches, [])
-            elif word in ("endif", "endfor"):
-                kind, arg, body = stack.pop() if len(stack) > 1 else ("root", None, [])
-                if kind != word[3:]:
-                    raise TemplateError(f"'{{% {word} %}}' does not close an open '{word[3:]}'")
-                if kind == "if":
-                    branches = arg if isinstance(arg, list) else [(arg, None)]
-                    branches[-1] = (branches[-1][0], body)
-                    stack[-1][2].append(("if", branches))
-                else:
-                    stack[-1][2].append(("for", arg, body))
-            else:
-                raise TemplateError(
-                    f"Unsupported tag '{{% {word} %}}' (supported: if, elif, "
-                    "else, endif, for, endfor)"
-                )
-    if len(stack) > 1:
-        raise TemplateError(f"Unclosed '{{% {stack[-1][0]} %}}' block")
-    stack[0][2].append(template[pos:])
-    return stack[0][2]
-
-
-def _tera_render(nodes: list[Any], scopes: list[dict[str, Any]], out: list[str]) -> None:
-    for node in nodes:
-        if isinstance(node, str):
-            out.append(node)
-        elif node[0] == "out":
-            value, safe = _tera_expr(node[1], scopes)
-            out.append(_text(value) if safe else html.escape(_text(value), quote=True))
-        elif node[0] == "if":
-            for cond, body in node[1]:
-                if cond is None or _condition(cond, scopes):
-                    _tera_render(body or [], scopes, out)
-                    break
-        else:
-            m = re.fullmatch(r"(\w+)(?:\s*,\s*(\w+))?\s+in\s+(.+)", node[1])
-            if m is None:
-                raise TemplateError(f"Invalid for loop: '{node[1]}' (use 'x in list')")
-            items = _tera_expr(m.group(3), scopes)[0]
-            if isinstance(items, dict):
-                pairs = list(items.items())
-            elif isinstance(items, list):
-                pairs = list(enumerate(items))
-            else:
-                raise TemplateError(f"Cannot loop over `{m.group(3).strip()}`: not a list")
-            for i, (key, item) in enumerate(pairs):
-                scope: dict[str, Any] = {
-                    "loop": {
-                        "index": i + 1,
-                        "index0": i,
-                        "first": i == 0,
-                        "last": i == len(pairs) - 1,
-                    }
-                }
-                if m.group(2):
-                    scope[m.group(1)], scope[m.group(2)] = key, item
-                else:
-                    scope[m.group(1)] = item
-                _tera_render(node[2], [*scopes, scope], out)
-            if sum(len(s) for s in out) > MAX_OUTPUT:
-                raise ResourceLimitError(f"rendered output exceeds {MAX_OUTPUT} bytes")
-
-
-# ---------------------------------------------------------------- handlebars
+# ---------------------------------------------------------------- Handlebars (a small shim)
 
 _HBS_TOKEN = re.compile(r"\{\{\{(.*?)\}\}\}|\{\{(.*?)\}\}", re.DOTALL)
 
@@ -410,12 +310,12 @@ def run(params: dict[str, Any], context: ToolContext) -> ToolOutput:
     out: list[str] = []
     try:
         if engine == "tera":
-            _tera_render(_tera_parse(template), [data], out)
+            rendered = _tera_render(template, data)
         else:
             _hbs_render(_hbs_parse(template), [data], out)
+            rendered = "".join(out)
     except RecursionError:
         raise ResourceLimitError("template nesting is too deep") from None
-    rendered = "".join(out)
     return envelope_output(
         "render",
         f"Template rendered successfully using {engine} engine",
@@ -431,8 +331,8 @@ def run(params: dict[str, Any], context: ToolContext) -> ToolOutput:
 TOOLS = (
     ToolSpec(
         name="template-creator",
-        description="Renders Tera or Handlebars style templates with a context (variables, "
-        "if, for/each, filters); output is HTML-escaped",
+        description="Renders Tera (Jinja2, sandboxed) or Handlebars style templates with a "
+        "context (variables, if, for/each, filters); output is HTML-escaped",
         category="utility",
         security_level="restricted",
         parameters=(

@@ -185,11 +185,13 @@ class KernelService:
             target=_heartbeat, args=(hb,), name="llmspell-heartbeat", daemon=True
         )
         self._hb_thread.start()
+        if on_bound is not None:
+            # before the Lua world's thread starts: it would contend for the GIL with the
+            # files and the readiness report (nothing is served before the loop runs)
+            on_bound()
         self.sink = KernelSink(self)
         self.sink.capture_descriptors()  # before the Lua world: it keeps Lua's own print
         self._start_engine()
-        if on_bound is not None:
-            on_bound()
         self.state = "idle"
         tasks = [
             asyncio.create_task(self._watch_startup()),

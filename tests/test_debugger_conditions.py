@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from kernel_core.debugger.conditions import visible_locals
 from kernel_core.debugger.instrument import instrument
 from tests.debug_fixtures import Debugger, dbg, debug_kernel, lua_fixture, marker_line
 
@@ -77,6 +78,21 @@ def test_a_condition_on_locals_is_compiled_into_its_line() -> None:
 def test_conditions_that_may_raise_or_read_globals_are_left_to_the_debugger() -> None:
     for condition in ("label:len() > 3", "#label > 3", "nothing < 3", "n .. '' == '3'", "t.x"):
         assert compiled_line("visit", condition) == "", condition
+
+
+def test_only_locals_declared_before_the_statement_count_as_visible() -> None:
+    source = "local a = 1\nlocal function f(p)\n  local b = p\n  return b\nend\nlocal c = 2\n"
+    visible = visible_locals(source, source.index("return b"))
+    assert visible is not None
+    assert set(visible) == {"a", "f", "p", "b"}
+    # a local is not visible in its own statement (`local x = x` reads the outer x)
+    shadow = "local x = x\n"
+    assert visible_locals(shadow, 0) == {}
+    # a chunk with its own _ENV keeps the plain check: the compiled one reads our globals
+    env = "local _ENV = {}\nlocal n = 1\nn = n + 1\n"
+    text, _, sites = instrument(env, [3], {3: "n > 0"}, iter(range(1, 9)).__next__)
+    assert sites == []
+    assert "__llmspell_bp(3) n = n + 1" in text
 
 
 # ---------------------------------------------------------------- behaviour

@@ -319,7 +319,9 @@ def _assigned_names(tokens: list[Token]) -> set[str]:
 def compiled_check(line: int, site: int, condition: Inline, visible: dict[str, bool]) -> str | None:
     """The Lua text put before line ``line``'s statement for an inline condition, or None
     when a name it reads is not a visible local."""
-    if any(name not in visible and name != "_ENV" for name in condition.names):
+    if "_ENV" in visible or "_ENV" in condition.names:
+        return None  # the check's own names (__llmspell_bp, __llmspell_num) are globals
+    if any(name not in visible for name in condition.names):
         return None
     guards = [f"{NUMBER_CHECK}[{n}]" for n in sorted(condition.numeric) if not visible.get(n)]
     hit = f"if ({condition.text}) then __llmspell_bp({line}, {site}) end"

@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Vertical
+from textual.keys import key_to_character
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
@@ -51,6 +52,15 @@ def _one_key(key: str) -> str:
     return "+".join([*ordered, label])
 
 
+def _encoding_alias(key: str) -> bool:
+    """A key that is how some terminal encodes another key of the binding, not a key of its
+    own: macOS's Option+1 arrives as ``¡`` (inverted_exclamation_mark), Option+3 as ``£``."""
+    if "+" in key or len(key) == 1:
+        return False
+    character = key_to_character(key)
+    return character is not None and len(character) == 1 and not character.isascii()
+
+
 def key_text(binding: Binding) -> str:
     """A binding's keys written one way everywhere: ``Shift+F11``, ``Ctrl+Q``, ``Alt+1``, ``F5``,
     ``n``; several keys for one action as ``Delete or x``."""
@@ -59,7 +69,8 @@ def key_text(binding: Binding) -> str:
         key = _SHIFTED_F.get(written.strip(), written.strip())
         if key and key not in keys:
             keys.append(key)
-    return " or ".join(_one_key(key) for key in keys)
+    pressed = [key for key in keys if not _encoding_alias(key)] or keys
+    return " or ".join(_one_key(key) for key in pressed)
 
 
 def described(bindings: Iterable[BindingType]) -> list[Binding]:

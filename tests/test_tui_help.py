@@ -30,6 +30,8 @@ def test_a_key_is_written_as_the_docs_write_it() -> None:
         "delete,x": "Delete or x",
         "question_mark": "?",
         "slash": "/",
+        "alt+1,inverted_exclamation_mark": "Alt+1",  # how macOS's Option+1 arrives
+        "alt+3,pound_sign": "Alt+3",
     }
     for key, text in cases.items():
         assert key_text(Binding(key, "noop", "a description", key_display="⇧X")) == text

@@ -42,7 +42,20 @@ def start_kernel(
     except RuntimeError:
         stop_kernel(km, client, now=True)
         raise
+    settle_shell(client)
     return km, client
+
+
+def settle_shell(client: BlockingKernelClient) -> None:
+    """Read away the kernel_info replies wait_for_ready leaves on shell.
+
+    wait_for_ready sends kernel_info again when iopub was not live yet (a loaded machine),
+    and returns at the first reply: the others would be taken for the next request's.
+    A kernel_info of our own, read up to its reply, leaves shell empty.
+    """
+    msg_id = client.kernel_info()
+    while client.get_shell_msg(timeout=30)["parent_header"].get("msg_id") != msg_id:
+        pass
 
 
 def stop_kernel(km: KernelManager, client: BlockingKernelClient, *, now: bool = False) -> None:

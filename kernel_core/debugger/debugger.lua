@@ -962,7 +962,7 @@ function D.table_entries(t, filter, start, count)
     for _, entry in ipairs(named) do out[#out + 1] = entry end
     local mt = getmetatable(t)
     if mt ~= nil then out[#out + 1] = { key = "[metatable]", value = mt, meta = true } end
-    if filter == "named" and (start > 0 or (count and count > 0)) then
+    if start > 0 or (count and count > 0) then -- "named", or no filter: page the whole list
       local paged = {}
       for i = start + 1, count and count > 0 and math.min(#out, start + count) or #out do
         paged[#paged + 1] = out[i]

@@ -47,9 +47,15 @@ local function finish(ok, ...)
   return false, failure
 end
 
-local function finish_run(...)
+local function finish_run(ok, ...)
+  local abort = mux.pending_abort()
   mux.end_run()
-  return finish(...)
+  if ok and abort then
+    -- the script caught the abort (pcall) and ended before the hook raised it again
+    return false, { message = abort.message, abort = abort.llmspell_abort,
+      exit_code = abort.code, frames = {} }
+  end
+  return finish(ok, ...)
 end
 
 --- Run fn(...) with the given instruction budget; returns true, results | false, failure.
@@ -62,6 +68,13 @@ function R.run(instruction_limit, fn, ...)
 end
 mux.unprotected[R.run] = true
 mux.unprotected[finish_run] = true
+-- building the failure report must not be cut short by the abort it reports (a deep stack
+-- takes thousands of instructions to capture)
+mux.unprotected[R.handler] = true
+mux.unprotected[describe] = true
+mux.unprotected[mux.capture_frames] = true
+mux.unprotected[mux.is_abort] = true
+mux.unprotected[mux.pending_abort] = true
 
 --- Compile source text; returns fn | nil, message. A leading #! line is blanked, keeping
 --- line numbers.

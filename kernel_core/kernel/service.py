@@ -30,9 +30,10 @@ from kernel_core.kernel.executor import CellExecutor, ExecuteOutcome
 from kernel_core.kernel.history import HistoryStore
 from kernel_core.kernel.iopub import KernelSink
 from kernel_core.kernel.leftovers import private_cell_dir
+from kernel_core.kernel.shell_queue import FairShellQueue, client_of
 from kernel_core.kernel.syntax import SyntaxChecker
 from kernel_core.paths import data_dir
-from kernel_core.protocol.errors import InvalidContent, MessageTooLarge, ProtocolError
+from kernel_core.protocol.errors import InvalidContent, MessageTooLarge, ProtocolError, QueueFull
 from kernel_core.protocol.wire import Message, Session
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,12 @@ LANGUAGE_INFO = {
 }
 
 Handler = Callable[[Message], Awaitable[None]]
+
+# Messages iopub holds for one subscriber that does not read (ZeroMQ drops beyond it).
+IOPUB_HIGH_WATER_MARK = 100_000
+
+# Quick requests one client may have served ahead of the queue at a time.
+MAX_OUT_OF_LINE_PER_CLIENT = 8
 
 # A shell identity (one client's shell socket) counts as a client for this long after its
 # last request: a ROUTER is not told when a peer goes, so an identity is forgotten by age.
@@ -125,10 +132,11 @@ class KernelService:
         self.state = "starting"
         self._shutdown = asyncio.Event()
         self._restart_requested = False
-        self._shell_queue: asyncio.Queue[Message] = asyncio.Queue()
+        self._shell_queue = FairShellQueue()
         self._serving: Message | None = None  # the shell request being served
         self._quick_tasks: set[asyncio.Task[None]] = set()
         self._out_of_line: set[int] = set()  # quick requests served ahead of the queue
+        self._out_of_line_by_client: dict[bytes, int] = {}
         self._syntax = SyntaxChecker()
         self._subscribers = 0
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -177,6 +185,10 @@ class KernelService:
         # others still hold (VERBOSE passes only the last unsubscribe: clients that all
         # subscribe to "" were counted in and never out).
         self.iopub.setsockopt(zmq.XPUB_VERBOSER, 1)
+        # A subscriber that reads late (a busy TUI, a client among a hundred) must not lose
+        # output: an XPUB drops, unannounced, what exceeds a subscriber's high-water mark
+        # (ZeroMQ's default: 1,000 messages).
+        self.iopub.setsockopt(zmq.SNDHWM, IOPUB_HIGH_WATER_MARK)
         hb_ctx = zmq.Context()
         hb = hb_ctx.socket(zmq.ROUTER)
         hb.linger = 0
@@ -294,25 +306,44 @@ class KernelService:
             if channel == "shell":
                 self.stats.shell_request_from(msg.identities[0] if msg.identities else b"")
                 busy = self._serving is not None or not self._shell_queue.empty()
-                if busy and msg.msg_type in QUICK_REQUESTS:
+                if busy and msg.msg_type in QUICK_REQUESTS and self._may_skip_queue(msg):
                     self._serve_out_of_line(msg)
-                else:
-                    await self._shell_queue.put(msg)
+                elif not self._shell_queue.put(msg):
+                    self._reply_error(
+                        msg,
+                        self.shell,
+                        QueueFull(
+                            f"this client has {self._shell_queue.per_client} requests waiting "
+                            "already, the most the kernel holds for one client; wait for "
+                            "replies before sending more"
+                        ),
+                    )
             elif channel == "control":
                 await self._dispatch(msg, self.control_handlers, self.control)
             elif self.sink is not None:
                 self.sink.receive_stdin(msg)
 
+    def _may_skip_queue(self, msg: Message) -> bool:
+        """Whether a quick request may be served now: a client gets a few at a time (a
+        flood of them waits in its queue like other requests)."""
+        return self._out_of_line_by_client.get(client_of(msg), 0) < MAX_OUT_OF_LINE_PER_CLIENT
+
     def _serve_out_of_line(self, msg: Message) -> None:
         """Serve a quick request now, ahead of the shell queue (see QUICK_REQUESTS)."""
         key = id(msg)
+        client = client_of(msg)
         self._out_of_line.add(key)
+        counts = self._out_of_line_by_client
+        counts[client] = counts.get(client, 0) + 1
 
         async def serve() -> None:
             try:
                 await self._dispatch(msg, self.shell_handlers, self.shell)
             finally:
                 self._out_of_line.discard(key)
+                counts[client] -= 1
+                if not counts[client]:
+                    del counts[client]
 
         task = asyncio.create_task(serve())
         self._quick_tasks.add(task)
@@ -620,25 +651,15 @@ class KernelService:
 
     def _abort_queued_executes(self) -> None:
         """After a failed cell with stop_on_error, queued execute requests are aborted."""
-        kept: list[Message] = []
-        while not self._shell_queue.empty():
-            queued = self._shell_queue.get_nowait()
-            if queued.msg_type == "execute_request":
-                self.publish("status", {"execution_state": "busy"}, queued)
-                self.reply(
-                    self.shell,
-                    queued,
-                    "execute_reply",
-                    {
-                        "status": "aborted",
-                        "execution_count": self.execution_count,
-                    },
-                )
-                self.publish("status", {"execution_state": "idle"}, queued)
-            else:
-                kept.append(queued)
-        for queued in kept:
-            self._shell_queue.put_nowait(queued)
+        for queued in self._shell_queue.take(lambda m: m.msg_type == "execute_request"):
+            self.publish("status", {"execution_state": "busy"}, queued)
+            self.reply(
+                self.shell,
+                queued,
+                "execute_reply",
+                {"status": "aborted", "execution_count": self.execution_count},
+            )
+            self.publish("status", {"execution_state": "idle"}, queued)
 
     async def llmspell_run_request(self, msg: Message) -> None:
         """Run a script file on this kernel (``llmspell run --connect``)."""

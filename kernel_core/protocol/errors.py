@@ -33,3 +33,9 @@ class InvalidContent(ProtocolError):
     """A request whose content lacks a field or has one of the wrong type."""
 
     ENAME = "InvalidContent"
+
+
+class QueueFull(ProtocolError):
+    """A client has as many requests waiting as the kernel holds for one client."""
+
+    ENAME = "QueueFull"

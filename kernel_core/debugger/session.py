@@ -868,9 +868,10 @@ class DebugSession:
 
     # ------------------------------------------------------------------ helpers
 
-    def _source_text(self, path: str) -> str | bytes | None:
+    def _source_text(self, path: str) -> str | None:
         if self.runtime.sources.restricted:  # require's searcher: the sandbox's rules
-            return self.runtime.sources.read_module(path)[0]
+            data = self.runtime.sources.read_module(path)[0]
+            return data.decode("utf-8", "replace") if data is not None else None
         try:
             return Path(path).read_text(encoding="utf-8")
         except OSError:

@@ -9,6 +9,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -89,6 +90,7 @@ class CellExecutor:
             self.values: Any = self.runtime.load_lua("kernel_core.runtime.lua", "values.lua")
         except FileNotFoundError:
             self.values = None
+        self._render_all: Any = None
         self._install_display(sink)
 
     def _install_display(self, sink: OutputSink) -> None:
@@ -160,9 +162,27 @@ class CellExecutor:
             values = values[1:]
         result = ExecuteOutcome("ok")
         if values:
-            result.result_text = "\t".join(self.render(v) for v in values)
+            shown = self._render_interruptible(values)
+            if shown.status != "ok":
+                return self._error(shown, count)
+            result.result_text = str(shown.values[0])
         result.user_expressions = self._user_expressions(user_expressions)
         return result
+
+    def _render_interruptible(self, values: Any) -> RunOutcome:
+        """Render values as a run of their own: a ``__tostring`` that loops is stopped by an
+        interrupt and the limits like any other Lua code."""
+        if self._render_all is None:
+            self._render_all = self.runtime.lua.eval(
+                "function(render, opts, ...) local out = {} for i = 1, select('#', ...) do "
+                "local v = select(i, ...) out[i] = render and render(v, opts) or tostring(v) end "
+                "return table.concat(out, '\\t') end"
+            )
+        render = self.values.render if self.values is not None else None
+        opts = self.runtime.lua.table_from({"max_depth": 4})
+        return self._interruptible(
+            lambda: self.runtime.call(self._render_all, render, opts, *values)
+        )
 
     def _compile_cell(
         self, body: str, chunkname: str, mentions: list[str]
@@ -225,9 +245,14 @@ class CellExecutor:
             fn, failure = self.runtime.compile(
                 "return " + expression, "=(user expression)", env=self.repl.env
             )
-            outcome = self.runtime.call(fn) if fn is not None else None
+            # inside the interruptible region: an expression (or its __tostring) may loop
+            outcome = (
+                self._interruptible(partial(self.runtime.call, fn)) if fn is not None else None
+            )
             if outcome is not None and outcome.status == "ok":
-                text = "\t".join(self.render(v) for v in outcome.values)
+                outcome = self._render_interruptible(outcome.values)
+            if outcome is not None and outcome.status == "ok":
+                text = str(outcome.values[0]) if outcome.values else ""
                 results[name] = {"status": "ok", "data": {"text/plain": text}, "metadata": {}}
             else:
                 fail = failure or (outcome.failure if outcome else None)

@@ -3,12 +3,21 @@ was made, and a script cannot catch the stop and carry on as if it had finished.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from jupyter_client.blocking.client import BlockingKernelClient
+from jupyter_client.manager import KernelManager
 
 from tests.conftest import CliResult, LuaWorld
+from tests.kernel_fixtures import collect, kernel, outputs, run_cell
+
+__all__ = ["kernel"]
+
+Kernel = tuple[KernelManager, BlockingKernelClient]
 
 SHAPES = {
     "plain loop": "while true do end",
@@ -70,6 +79,36 @@ def test_os_exit_inside_pcall_still_exits_with_its_status(
     cli: Callable[..., CliResult], tmp_path: Path
 ) -> None:
     script = tmp_path / "exit.lua"
-    script.write_text('for i = 1, 10 do pcall(os.exit, 3) end\nwhile true do end\n')
+    script.write_text("for i = 1, 10 do pcall(os.exit, 3) end\nwhile true do end\n")
     result = cli("run", str(script))
     assert result.returncode == 3
+
+
+def _interrupt_and_reply(kernel: Kernel, code: str, **kwargs: Any) -> dict[str, Any]:
+    km, client = kernel
+    msg_id = client.execute(code, **kwargs)
+    time.sleep(0.3)  # let it reach the loop
+    km.interrupt_kernel()
+    reply = client.get_shell_msg(timeout=20)
+    assert reply["parent_header"]["msg_id"] == msg_id
+    collect(client, msg_id)
+    return dict(reply["content"])
+
+
+def test_interrupt_stops_a_result_whose_tostring_loops(kernel: Kernel) -> None:
+    content = _interrupt_and_reply(
+        kernel, "setmetatable({}, {__tostring = function() while true do end end})"
+    )
+    assert content["status"] == "error"
+    assert content["ename"] == "Interrupted"
+    assert outputs(run_cell(kernel[1], "40 + 2")[1]) == [("execute_result", {"text/plain": "42"})]
+
+
+def test_interrupt_stops_a_user_expression_that_loops(kernel: Kernel) -> None:
+    content = _interrupt_and_reply(
+        kernel, "1", user_expressions={"x": "(function() while true do end end)()"}
+    )
+    assert content["status"] == "ok"
+    assert content["user_expressions"]["x"]["status"] == "error"
+    assert "interrupted" in content["user_expressions"]["x"]["evalue"]
+    assert outputs(run_cell(kernel[1], "40 + 2")[1]) == [("execute_result", {"text/plain": "42"})]

@@ -100,10 +100,50 @@ class LlmspellApp(App[int]):
         # layout: focus, hide/show and resize panes (remembered between runs)
         Binding("f7", "focus_pane(1)", "Next pane", show=False, id="pane.next"),
         Binding("shift+f7,f19", "focus_pane(-1)", "Previous pane", show=False, id="pane.previous"),
-        Binding("alt+1", "jump('source')", "Go to source", show=False, id="pane.source"),
-        Binding("alt+2", "jump('stack')", "Go to stack", show=False, id="pane.stack"),
-        Binding("alt+3", "jump('variables')", "Go to variables", show=False, id="pane.variables"),
-        Binding("alt+4", "jump('console')", "Go to console", show=False, id="pane.console"),
+        # Alt+digit: a terminal sends ESC 1, which Textual reads as macOS's Option+1 (¡, ™,
+        # £, ¢), so those name it too; they reach the app from every pane but the console
+        # (where they are text), whence Ctrl+X leaves, as in pudb
+        Binding(
+            "alt+1,inverted_exclamation_mark",
+            "jump('source')",
+            "Go to source",
+            key_display="Alt+1",
+            show=False,
+            id="pane.source",
+        ),
+        Binding(
+            "alt+2,trade_mark_sign",
+            "jump('stack')",
+            "Go to stack",
+            key_display="Alt+2",
+            show=False,
+            id="pane.stack",
+        ),
+        Binding(
+            "alt+3,pound_sign",
+            "jump('variables')",
+            "Go to variables",
+            key_display="Alt+3",
+            show=False,
+            id="pane.variables",
+        ),
+        Binding(
+            "alt+4,cent_sign",
+            "jump('console')",
+            "Go to console",
+            key_display="Alt+4",
+            show=False,
+            id="pane.console",
+        ),
+        # priority: the console's TextArea would take Ctrl+X as "cut"
+        Binding(
+            "ctrl+x",
+            "toggle_console_focus",
+            "Console ⇄ source",
+            show=False,
+            priority=True,
+            id="pane.console_toggle",
+        ),
         Binding("alt+s", "toggle_pane('stack')", "Hide/show stack", show=False, id="hide.stack"),
         Binding(
             "alt+v", "toggle_pane('variables')", "Hide/show variables", show=False, id="hide.vars"
@@ -264,7 +304,12 @@ class LlmspellApp(App[int]):
         self.watches_pane.border_title = "Watches"
         self.breakpoints_pane.border_title = "Breakpoints"
         self.console_pane.border_title = "Console"
-        self.source_pane.focus()
+        # a script session starts where its keys are (n, s, c step it, as in pudb); a console
+        # session (no script, or another's kernel) where one types
+        if isinstance(self.target, Launch) and self.target.script is not None:
+            self.source_pane.focus()
+        else:
+            self._focus("console")
         self.run_bridge()
 
     async def on_unmount(self) -> None:
@@ -292,6 +337,7 @@ class LlmspellApp(App[int]):
         self.status.transport = event.transport
         self.status.clients = event.clients
         self.script = event.script
+        self.console_pane.load_history()  # focused before there was a kernel to ask
         if event.script is not None:
             self.status.state = "running"
             self._show_source(event.script, None)
@@ -317,12 +363,12 @@ class LlmspellApp(App[int]):
         self.status.clients = event.clients
 
     def on_output(self, event: m.Output) -> None:
-        event.taken = True  # output from now on goes into a new message
+        chunks = event.take()  # output from now on goes into a new message
         if not self.panes_attached:
             return
         if event.dropped:
             self.console_pane.write_dropped(event.dropped)
-        for stream, text in event.chunks:
+        for stream, text in chunks:
             self.console_pane.write_output(stream, text)
 
     @_while_shown
@@ -777,6 +823,19 @@ class LlmspellApp(App[int]):
         if pane in self.layout.hidden:
             self.action_toggle_pane(pane)
         self._focus(pane)
+
+    def action_toggle_console_focus(self) -> None:
+        """Ctrl+X: from the console to the source, from anywhere else to the console."""
+        focused = self.focused
+        if focused is not None and self.console_pane in focused.ancestors_with_self:
+            self.action_jump("source")
+        else:
+            self.action_jump("console")
+
+    def on_source_pane_typed(self, event: SourcePane.Typed) -> None:
+        """A character the source has no key for: the user meant the console."""
+        self.action_jump("console")
+        self.console_pane.input.insert(event.character)
 
     def action_toggle_pane(self, pane: str) -> None:
         """Hide a pane, or show it again."""

@@ -270,6 +270,13 @@ class Output(Message):
             self._trim()
         return True
 
+    def take(self) -> list[tuple[str, str]]:
+        """The chunks, trimmed to the newest ``keep`` lines; later output goes elsewhere."""
+        self.taken = True
+        if self.keep and self.lines > self.keep:
+            self._trim()
+        return self.chunks
+
     def _trim(self) -> None:
         """Keep the newest ``keep`` lines (amortised: runs once per ``keep`` lines added)."""
         kept: list[tuple[str, str]] = []

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from textual.pilot import Pilot
+from textual import events
 from textual.widgets import Input, OptionList
 
 from kernel_core.kernel.registry import known_kernels
@@ -233,3 +234,27 @@ def test_snapshot_ctrl_r_search_open(
     size: tuple[int, int], theme: str, snap_compare: Callable[..., bool]
 ) -> None:
     assert _search_open(snap_compare, size, theme)
+
+
+async def test_lines_typed_fast_run_one_by_one_nothing_glued_onto_a_line_ending_in_end(
+    session: RecordingApp,
+) -> None:
+    app = session
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(app)
+        # all at once, as fast typing (or a paste of keys) comes: the second line is typed
+        # while the kernel's verdict on the first is still out
+        for key in [*"if true then x = 41 end", "enter", *"print(x + 1)", "enter"]:
+            name = {" ": "space", "(": "left_parenthesis", ")": "right_parenthesis"}.get(key, key)
+            name = {"=": "equals_sign", "+": "plus"}.get(name, name)
+            event = events.Key(name, "\r" if key == "enter" else key)
+            event.set_sender(app)
+            assert app._driver is not None
+            app._driver.send_message(event)  # as Pilot does, without waiting in between
+        await app.waiter.wait_for(ConsolePane.Checked, lambda m: m.code == "print(x + 1)")
+        await app.waiter.wait_for(Output, lambda m: "42" in m.text)
+        await app.waiter.wait_for(KernelBusy, lambda m: not m.busy)
+        assert app.console_pane.input.text == ""
+        shown = console_text(app)
+        assert "> if true then x = 41 end" in shown
+        assert shown[-2:] == ["> print(x + 1)", "42"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import TextArea
@@ -18,13 +19,22 @@ class CodeInput(TextArea):
     """A multiline input line: Enter runs complete code, Up/Down walk the history."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        # priority: TextArea inserts Enter/Tab and moves on Up/Down in its own key handler
-        Binding("enter", "submit", "Run", id="console.submit", priority=True),
-        Binding("tab", "complete", "Complete", id="console.complete", priority=True),
-        Binding("up", "history_previous", "Older entry", id="console.history_up", priority=True),
-        Binding("down", "history_next", "Newer entry", id="console.history_down", priority=True),
+        # run by _on_key below, in turn with the characters typed before them
+        Binding("enter", "submit", "Run", id="console.submit"),
+        Binding("tab", "complete", "Complete", id="console.complete"),
+        Binding("up", "history_previous", "Older entry", id="console.history_up"),
+        Binding("down", "history_next", "Newer entry", id="console.history_down"),
         Binding("ctrl+r", "search", "Search history", id="console.search"),
     ]
+    # Keys whose action must see every character typed before them. A priority binding runs
+    # when the app receives the key, ahead of the characters still queued for this widget:
+    # typed fast, "x = 1 end" + Enter submitted "x = 1 e" and glued "nd" onto the next line.
+    IN_ORDER: ClassVar[dict[str, str]] = {
+        "enter": "submit",
+        "tab": "complete",
+        "up": "history_previous",
+        "down": "history_next",
+    }
 
     @dataclass
     class SubmitAsked(Message):
@@ -32,6 +42,9 @@ class CodeInput(TextArea):
 
         input: CodeInput
         code: str
+        # Enter came at the end of the text, where a new line now waits for what is typed
+        # next while the kernel judges ``code``
+        at_end: bool = False
 
     @dataclass
     class CompletionAsked(Message):
@@ -60,9 +73,24 @@ class CodeInput(TextArea):
         self._browsing: int | None = None  # index into history while Up/Down browse it
         self._draft = ""  # what was typed before browsing began
 
+    async def _on_key(self, event: events.Key) -> None:
+        action = self.IN_ORDER.get(event.key)
+        if action is None:
+            await super()._on_key(event)
+            return
+        event.stop()
+        event.prevent_default()
+        await self.run_action(action)
+
     def action_submit(self) -> None:
         """Enter: ask whether the code is complete (the pane decides: run, or a new line)."""
-        self.post_message(self.SubmitAsked(self, self.text))
+        code = self.text
+        if not code.strip():
+            return
+        at_end = self.cursor_index == len(code)
+        if at_end:
+            self.insert("\n")  # now, so that keys already on their way go onto it
+        self.post_message(self.SubmitAsked(self, code, at_end))
 
     def action_complete(self) -> None:
         """Tab: indent at the start of a line, otherwise ask the kernel for completions."""

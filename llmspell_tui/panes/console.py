@@ -86,6 +86,9 @@ class ConsolePane(Vertical):
         self.kernel = kernel
         self.scrollback = scrollback
         self._partial: dict[str, str] = {}
+        # offsets in the input of the newlines Enter put there, awaiting the kernel's verdict
+        self._enters: list[int] = []
+        self._judging = False
         self._completions: Completions | None = None
 
     def compose(self) -> ComposeResult:
@@ -127,10 +130,48 @@ class ConsolePane(Vertical):
 
     def on_code_input_submit_asked(self, event: CodeInput.SubmitAsked) -> None:
         event.stop()
-        if event.code.strip():
+        if not event.at_end:
+            # Enter inside the text (editing a block): the verdict decides, nothing typed on
             self._check_and_submit(event.code)
+            return
+        # Enter at the end, as one types: its new line is there already, so keys typed
+        # before the kernel's verdict arrives went onto it, not onto the line entered
+        self._enters.append(len(event.code))
+        self._judge_enters()
 
-    @work(group="console-submit", exclusive=True, exit_on_error=False)
+    @work(group="console-submit", exit_on_error=False)
+    async def _judge_enters(self) -> None:
+        """Ask the kernel about each pending Enter in turn: run the code before it, or keep
+        the line open (indented); what was typed after it stays in the input."""
+        if self._judging:
+            return  # the running loop takes this Enter too
+        self._judging = True
+        try:
+            while self._enters:
+                end = self._enters[0]
+                code = self.input.text[:end]
+                status, indent = await self.kernel.is_complete(code)
+                self.post_message(self.Checked(self, code, status))
+                text = self.input.text
+                if text[:end] != code or text[end : end + 1] != "\n":
+                    self._enters.clear()  # edited meanwhile: the user takes it from here
+                    return
+                del self._enters[0]
+                rest = text[end + 1 :]
+                if status == "incomplete":
+                    self.input.set_code(f"{code}\n{indent}{rest}")
+                    self._enters = [at + len(indent) for at in self._enters]
+                    continue
+                self.input.set_code(rest)
+                self._enters = [at - end - 1 for at in self._enters]
+                if code.strip():
+                    self.input.remember(code)
+                    self.echo(code)
+                    self.post_message(self.Submitted(self, code))
+        finally:
+            self._judging = False
+
+    @work(group="console-check", exclusive=True, exit_on_error=False)
     async def _check_and_submit(self, code: str) -> None:
         status, indent = await self.kernel.is_complete(code)
         self.post_message(self.Checked(self, code, status))

@@ -77,12 +77,19 @@ class ConsoleLog(ScrollView, can_focus=True):
             self._first += len(lines) - self.max_lines
             lines = lines[-self.max_lines :]
         start = self._first + len(self.entries)
-        for offset, line in enumerate(lines):
-            clean = _printable(line)
-            self.entries.append((clean, colour))
-            rows = self._wrap(clean)
-            self._row_counts.append(len(rows))
-            self._rows.extend((start + offset, row) for row in rows)
+        width = self._width
+        entries, counts, rows = self.entries, self._row_counts, self._rows
+        for index, line in enumerate(lines, start):
+            if not line.isprintable():  # tabs, carriage returns, colour codes (rare)
+                line = _printable(line)
+            entries.append((line, colour))
+            if len(line) <= width and line.isascii():  # the common case: one row
+                counts.append(1)
+                rows.append((index, line))
+            else:
+                wrapped = self._wrap(line)
+                counts.append(len(wrapped))
+                rows.extend((index, row) for row in wrapped)
         self._trim()
         self._update_size(follow=follow)
 

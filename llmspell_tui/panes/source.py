@@ -66,6 +66,14 @@ class SourcePane(ScrollView, can_focus=True):
     frame_line: reactive[int | None] = reactive(None)
 
     @dataclass
+    class Typed(Message):
+        """A printable key the pane and the app have no binding for (``on_source_pane_typed``):
+        text meant for the console."""
+
+        pane: SourcePane
+        character: str
+
+    @dataclass
     class BreakpointToggled(Message):
         """The user toggled a breakpoint (``on_source_pane_breakpoint_toggled``)."""
 
@@ -98,6 +106,18 @@ class SourcePane(ScrollView, can_focus=True):
 
     def on_blur(self) -> None:
         self.refresh()
+
+    def on_key(self, event: events.Key) -> None:
+        # a key's bindings (the pane's, then the app's) run after this handler: leave the
+        # bound ones to them (n steps even while stepping is unavailable: it does nothing)
+        if (
+            event.is_printable
+            and event.character
+            and not event.character.isspace()
+            and event.key not in self.app.active_bindings
+        ):
+            event.stop()
+            self.post_message(self.Typed(self, event.character))
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)

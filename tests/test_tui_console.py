@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 from jupyter_client.asynchronous.client import AsyncKernelClient
-from textual.pilot import Pilot
 from textual import events
+from textual.pilot import Pilot
 from textual.widgets import Input, OptionList
 
 from kernel_core.kernel.registry import known_kernels
@@ -240,7 +240,7 @@ async def test_lines_typed_fast_run_one_by_one_nothing_glued_onto_a_line_ending_
     session: RecordingApp,
 ) -> None:
     app = session
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(100, 30)):
         await ready(app)
         # all at once, as fast typing (or a paste of keys) comes: the second line is typed
         # while the kernel's verdict on the first is still out

@@ -79,9 +79,9 @@ class ConsoleLog(ScrollView, can_focus=True):
         start = self._first + len(self.entries)
         width = self._width
         entries, counts, rows = self.entries, self._row_counts, self._rows
-        for index, line in enumerate(lines, start):
-            if not line.isprintable():  # tabs, carriage returns, colour codes (rare)
-                line = _printable(line)
+        for index, given in enumerate(lines, start):
+            # tabs, carriage returns, colour codes: rare, so checked once for all
+            line = given if given.isprintable() else _printable(given)
             entries.append((line, colour))
             if len(line) <= width and line.isascii():  # the common case: one row
                 counts.append(1)

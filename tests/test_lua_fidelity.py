@@ -11,6 +11,7 @@ The snippets stay away from what LLMSpell adds on purpose (its globals, ``arg``,
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -206,6 +207,32 @@ def test_a_kernel_with_debugger_and_profiler_is_plain_lua(
             streams[m.content["name"]] += m.content["text"]
     dbg.ok("llmspell/profileStop")
     assert (streams["stdout"], streams["stderr"]) == bare(path, tmp_path)
+
+
+def _chunk_names_out(text: str) -> str:
+    """Output with every chunk name (a file or a cell) as CHUNK: cells have their own."""
+    return re.sub(r"(?:\.\.\.)?[\w./-]*\.lua:(\d+):", r"CHUNK:\1:", text)
+
+
+@pytest.mark.parametrize("name", sorted(SNIPPETS))
+def test_a_kernel_cell_with_debugger_and_profiler_is_plain_lua(
+    name: str, tmp_path: Path, dbg: Debugger
+) -> None:
+    path = _write_snippet(tmp_path, name)
+    dbg.ok("setBreakpoints", source={"path": str(tmp_path / "x.lua")}, breakpoints=[{"line": 1}])
+    dbg.ok("configurationDone")
+    dbg.ok("llmspell/profileStart")
+    msg_id = dbg.execute(path.read_text())
+    reply = dbg.shell_reply(msg_id, timeout=30)
+    assert reply["status"] == "ok", reply
+    streams = {"stdout": "", "stderr": ""}
+    for m in dbg.iopub:
+        if m.msg_type == "stream" and m.parent_id == msg_id:
+            streams[m.content["name"]] += m.content["text"]
+    dbg.ok("llmspell/profileStop")
+    expected = bare(path, tmp_path)
+    assert _chunk_names_out(streams["stdout"]) == _chunk_names_out(expected[0])
+    assert streams["stderr"] == expected[1]
 
 
 def test_a_kernel_answers_lua_s_own_stdin_reads_with_the_client_s_input(kernel: Kernel) -> None:

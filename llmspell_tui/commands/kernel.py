@@ -13,7 +13,6 @@ from pathlib import Path
 from kernel_core.errors import LlmspellError, UsageError
 from kernel_core.kernel.connection import kernels_dir, read_connection_file
 from kernel_core.kernel.registry import known_kernels, remove_stale, resolve_kernel, stale_reason
-from llmspell_tui.commands.common import config_from_args
 
 EPILOG = """\
 examples:
@@ -62,6 +61,8 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _start(args: argparse.Namespace) -> int:
+    from llmspell_tui.commands.common import config_from_args
+
     config = config_from_args(args)
     transport = args.transport or ("tcp" if args.port else None)
     if args.foreground or args.connection_file or args.ready_fd is not None:
@@ -86,7 +87,6 @@ def _start(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     from kernel_core.kernel.leftovers import clean_leftovers
-    from kernel_core.kernel.probe import control_kernel_info
 
     rows = []
     clean_leftovers(kernels_dir())
@@ -105,6 +105,8 @@ def _list(args: argparse.Namespace) -> int:
             and not kernel.kernel_id.startswith(args.target)
         ):
             continue
+        from kernel_core.kernel.probe import control_kernel_info
+
         reply = control_kernel_info(read_connection_file(kernel.connection_file), timeout=1.0)
         details = reply.get("llmspell") if reply else None
         if isinstance(details, dict):
@@ -144,8 +146,6 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _stop(args: argparse.Namespace) -> int:
-    from kernel_core.kernel.probe import control_request
-
     if args.all:
         targets = [k.connection_file for k in known_kernels() if k.pid_alive()]
     elif args.target:
@@ -153,6 +153,8 @@ def _stop(args: argparse.Namespace) -> int:
     else:
         raise UsageError("name the kernel to stop (id, name or connection file), or pass --all")
     for path in targets:
+        from kernel_core.kernel.probe import control_request
+
         info_pid = None
         for kernel in known_kernels():
             if kernel.connection_file == path and kernel.info:

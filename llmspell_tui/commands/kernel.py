@@ -20,10 +20,13 @@ examples:
   llmspell kernel start --transport tcp --name work
   llmspell kernel start --foreground         keep it attached, log to the terminal
   llmspell kernel list                       every live kernel, its clients and state
+                                             (idle, busy, paused, starting, unresponsive)
+  llmspell kernel list --json                the same as one JSON array
   llmspell kernel stop work                  stop by name, id (or prefix) or connection file
   llmspell kernel stop --all
   llmspell kernel install --user             make it a Jupyter kernel
                                              (then: jupyter console --kernel llmspell)
+  jupyter console --existing kernel-ID.json  attach Jupyter's console to a started kernel
 """
 
 

@@ -10,6 +10,7 @@ The snippets stay away from what LLMSpell adds on purpose (its globals, ``arg``,
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -179,6 +180,17 @@ def test_llmspell_run_trusted_is_plain_lua(name: str, tmp_path: Path) -> None:
         tmp_path,
     )
     assert ours == bare(path, tmp_path)
+
+
+@pytest.mark.parametrize("name", sorted(SNIPPETS))
+def test_llmspell_run_output_json_captures_plain_lua_output(name: str, tmp_path: Path) -> None:
+    path = _write_snippet(tmp_path, name)
+    stdout, _ = _run(
+        [sys.executable, "-m", "llmspell_tui", "run", "--output", "json", str(path)], tmp_path
+    )
+    document = json.loads(stdout)
+    assert document["status"] == "ok", document
+    assert (document["stdout"], document["stderr"]) == bare(path, tmp_path)
 
 
 @pytest.mark.parametrize("name", sorted(SNIPPETS))

@@ -311,6 +311,12 @@ SCHEMA: dict[str, Section] = {
             "max_message_size": Setting(
                 64 * 1024**2, _size, "Largest message a client may send.", "size"
             ),
+            "log_max_size": Setting(
+                10 * 1024**2,
+                _size,
+                "Size at which the kernel log is rotated (kernel-ID.log.1, .2 keep the rest).",
+                "size",
+            ),
             "pause_when_last_client_leaves": Setting(
                 False,
                 _bool,

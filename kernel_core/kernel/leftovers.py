@@ -80,6 +80,9 @@ def prune_logs(directory: Path, keep: int = KEEP_LOGS) -> list[Path]:
         with contextlib.suppress(OSError):
             path.unlink()
             removed.append(path)
+        for backup in directory.glob(path.name + ".[0-9]"):  # its rotated parts
+            with contextlib.suppress(OSError):
+                backup.unlink()
     return removed
 
 

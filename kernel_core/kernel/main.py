@@ -22,7 +22,6 @@ from kernel_core.kernel.connection import (
     read_connection_file,
 )
 from kernel_core.kernel.jupyter_link import link_path_for, make_link, remove_link
-from kernel_core.kernel.leftovers import hold_log
 from kernel_core.kernel.service import KernelService
 from kernel_core.protocol.wire import new_key
 
@@ -65,11 +64,11 @@ def new_connection(
     )
 
 
-def _setup_logging(log_file: Path, foreground: bool) -> None:
+def _setup_logging(log_file: Path, foreground: bool, max_bytes: int) -> None:
+    from kernel_core.kernel.log_file import KernelLogHandler
+
     root = logging.getLogger()
-    handler = logging.FileHandler(log_file)
-    if handler.stream is not None:
-        hold_log(handler.stream.fileno())  # in use while we live (see leftovers.py)
+    handler = KernelLogHandler(log_file, max_bytes)  # in use while we live (leftovers.py)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     if root.level == logging.NOTSET or root.level > logging.INFO:
@@ -124,7 +123,7 @@ def run_kernel(
         connection_file = connection_file or kernels_dir() / f"kernel-{kernel_id}.json"
     name = name or f"lua-{kernel_id[:4]}"
     log_file = kernels_dir() / f"kernel-{kernel_id}.log"
-    _setup_logging(log_file, foreground)
+    _setup_logging(log_file, foreground, int(config.get("kernel", "log_max_size")))
     info = KernelInfoFile(
         kernel_id=kernel_id,
         name=name,

@@ -23,6 +23,7 @@ import zmq.asyncio
 from kernel_core import __version__
 from kernel_core.config import Config
 from kernel_core.debugger.channel import DebugChannel
+from kernel_core.kernel.audit import AuditLog
 from kernel_core.kernel.cells import HASH_SEED, CellFiles
 from kernel_core.kernel.connection import ConnectionInfo
 from kernel_core.kernel.execution import ExecutionThread
@@ -175,6 +176,7 @@ class KernelService:
         Lua wait for it, and a world that cannot start ends the kernel with its error.
         """
         self.loop = asyncio.get_running_loop()
+        self.audit = AuditLog(audit, self.loop)
         ctx = zmq.asyncio.Context()
         self._ctx = ctx
         self.shell = self._bind(ctx, zmq.ROUTER, "shell")
@@ -229,6 +231,7 @@ class KernelService:
             ctx.term()
             hb_ctx.destroy(linger=0)
             self.history.close()
+            self.audit.close()
         if self._startup_error is not None:
             raise self._startup_error
         return self._restart_requested
@@ -298,8 +301,8 @@ class KernelService:
 
     async def _receive_loop(self, sock: zmq.asyncio.Socket, channel: str) -> None:
         while True:
-            frames = await sock.recv_multipart(copy=True)
-            msg = self._decode(frames, channel)
+            received = await sock.recv_multipart(copy=False)
+            msg = self._decode([f.bytes for f in received], channel, received[0])
             if msg is None:
                 continue
             self.stats.requests += 1
@@ -349,14 +352,17 @@ class KernelService:
         self._quick_tasks.add(task)
         task.add_done_callback(self._quick_tasks.discard)
 
-    def _decode(self, frames: list[bytes], channel: str) -> Message | None:
+    def _decode(self, frames: list[bytes], channel: str, first: zmq.Frame) -> Message | None:
         size = sum(len(f) for f in frames)
         try:
             msg = self.session.deserialize(frames)
         except ProtocolError as exc:
+            peer = _peer_of(first)
             if exc.ENAME == "BadSignature":
                 self.stats.bad_signatures += 1
-                audit.warning(
+                self.audit.report(
+                    "messages with a bad signature",
+                    peer,
                     "dropped a message with a bad signature on %s (%d frames, %d bytes)",
                     channel,
                     len(frames),
@@ -364,7 +370,13 @@ class KernelService:
                 )
             else:
                 self.stats.malformed += 1
-                log.warning("dropped a malformed message on %s: %s", channel, exc)
+                self.audit.report(
+                    "malformed messages",
+                    peer,
+                    "dropped a malformed message on %s: %s",
+                    channel,
+                    exc,
+                )
             return None
         if size > self.max_message_size:
             self.stats.oversized += 1
@@ -848,6 +860,17 @@ def _peer_name(identity: bytes) -> str:
     """A client identity for logs (jupyter_client uses its session id, which is text)."""
     text = identity.decode("ascii", errors="replace")
     return text if text.isprintable() else identity.hex()
+
+
+def _peer_of(first: zmq.Frame) -> str:
+    """Who sent a message, for audit lines: its routing id and, where ZeroMQ knows it, its
+    address (for ipc, ``localhost:uid:gid:pid`` of the peer process)."""
+    identity = _peer_name(first.bytes) if first.bytes else "-"
+    try:
+        address = first.get("Peer-Address")
+    except zmq.ZMQError:
+        address = ""
+    return f"{identity} at {address}" if address else identity
 
 
 def _heartbeat(sock: zmq.Socket[bytes]) -> None:

@@ -22,6 +22,7 @@ import pytest
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 
+from tests.conftest import LuaWorld
 from tests.debug_fixtures import Debugger, dbg, debug_kernel
 from tests.kernel_fixtures import client_thread, collect, kernel, outputs, run_cell
 
@@ -296,3 +297,30 @@ def test_an_interrupt_reaches_a_script_waiting_on_stdin(kernel: Kernel) -> None:
     _, messages = run_cell(client, "print(io.read())", allow_stdin=True)
     helper.join()
     assert ("stream", ("stdout", "again\n")) in outputs(messages)
+
+
+def test_a_python_sink_s_stand_in_files_act_as_the_standard_files(lua: LuaWorld) -> None:
+    # an embedding sink (no native_streams) replaces the handles: they still act as files
+    path = lua.directory / "out.txt"
+    run = lua.run(
+        f"""
+        print(io.type(io.stdout), io.type(io.stdin), io.type(io.stderr))
+        print(io.output(io.stdout) == io.stdout, io.input(io.stdin) == io.stdin)
+        print(io.close(io.stdout))
+        local f = io.output({str(path)!r})
+        io.write("to the file")
+        print(io.output() == f, io.close())
+        io.output(io.stdout)
+        io.write("back\\n")
+        local r = io.input({str(path)!r})
+        print(io.read("a"), io.input() == r)
+        io.input(io.stdin)
+        print(io.read())
+        """,
+        stdin=["typed"],
+    )
+    assert run.outcome.status == "ok", run.outcome.failure
+    assert run.stdout == (
+        "file\tfile\tfile\ntrue\ttrue\nnil\tcannot close standard file\n"
+        "true\ttrue\nback\nto the file\ttrue\ntyped\n"
+    )

@@ -56,10 +56,21 @@ end
 local real_io = G.io
 local io = real_io -- changed in place: the real functions are read before they are replaced
 local real_output, real_input, real_lines = real_io.output, real_io.input, real_io.lines
+local real_type, real_close = real_io.type, real_io.close
+-- Streams that stand in for a standard file (a sink's): io.type, io.close, io.input and
+-- io.output treat them as the standard files they stand for.
+local standins = {}
+io.type = function(...)
+  if standins[(...)] then return "file" end
+  return real_type(...)
+end
 if not options.native_stdout then
   local stdout = make_stream("stdout")
+  standins[stdout] = true
   io.stdout = stdout
+  local current = stdout -- the default output file: io.output(f) can make it a real file
   io.write = function(...)
+    if current ~= stdout then return current:write(...) end
     local n = select("#", ...)
     local parts = {}
     for i = 1, n do parts[i] = render_arg((select(i, ...)), i, "write") end
@@ -67,11 +78,22 @@ if not options.native_stdout then
     return stdout
   end
   io.output = function(f)
-    if f == nil then return stdout end
-    return real_output(f)
+    if f == nil then return current end
+    if rawequal(f, stdout) then current = stdout return stdout end
+    current = real_output(f)
+    return current
+  end
+  io.close = function(...)
+    local f = ...
+    if select("#", ...) == 0 then f = current end
+    if standins[f] then return nil, "cannot close standard file" end
+    return real_close(f)
   end
 end
-if not options.native_stderr then io.stderr = make_stream("stderr") end
+if not options.native_stderr then
+  io.stderr = make_stream("stderr")
+  standins[io.stderr] = true
+end
 
 if not options.native_stdin then
   local read = host.read
@@ -81,14 +103,24 @@ if not options.native_stdin then
     close = function() return nil, "cannot close standard file" end,
   }
   setmetatable(stdin, { __name = "FILE*", __tostring = function() return "file (stdin)" end })
+  standins[stdin] = true
   io.stdin = stdin
-  io.read = function(...) return read(...) end
+  local current = stdin -- the default input file: io.input(f) can make it a real file
+  io.read = function(...)
+    if current ~= stdin then return current:read(...) end
+    return read(...)
+  end
   io.input = function(f)
-    if f == nil then return stdin end
-    return real_input(f)
+    if f == nil then return current end
+    if rawequal(f, stdin) then current = stdin return stdin end
+    current = real_input(f)
+    return current
   end
   io.lines = function(filename, ...)
-    if filename == nil then return stdin:lines(...) end
+    if filename == nil then
+      if current ~= stdin then return current:lines(...) end
+      return stdin:lines(...)
+    end
     return real_lines(filename, ...)
   end
 end

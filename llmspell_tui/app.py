@@ -14,10 +14,11 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.timer import Timer
 from textual.widget import Widget
@@ -48,6 +49,8 @@ from llmspell_tui.themes import (
 )
 
 E = TypeVar("E", bound=Message)
+SHORT_SCREEN = 30  # rows: below, the side column is laid out tighter
+WIDE_SCREEN = 120  # columns: below, the footer is compact
 
 
 def _while_shown(
@@ -79,6 +82,8 @@ class LlmspellApp(App[int]):
     CSS_PATH = LAYOUT_FILE
     TITLE = "llmspell"
     BINDINGS: ClassVar[list[BindingType]] = [
+        # first: the footer shows keys in this order, and "?" names the rest
+        Binding("question_mark", "help", "Keys", key_display="?", id="help"),
         Binding("f5", "continue", "Continue", id="continue"),
         Binding("f10", "step_over", "Step over", id="step_over"),
         Binding("f11", "step_in", "Step in", id="step_in"),
@@ -94,7 +99,6 @@ class LlmspellApp(App[int]):
         Binding("ctrl+w", "add_watch", "Add watch", show=False, id="add_watch"),
         Binding("ctrl+o", "open_source", "Open source…", show=False, id="open_source"),
         Binding("f6", "pause", "Pause", id="pause"),
-        Binding("question_mark", "help", "Keys", key_display="?", id="help"),
         Binding("ctrl+q", "quit", "Quit", id="quit"),
         Binding("ctrl+shift+f5", "restart", "Restart", show=False, id="restart"),
         # layout: focus, hide/show and resize panes (remembered between runs)
@@ -311,6 +315,13 @@ class LlmspellApp(App[int]):
         else:
             self._focus("console")
         self.run_bridge()
+
+    def on_resize(self, event: events.Resize) -> None:
+        # a short screen fits every pane by a tighter side column (themes/app.tcss), a
+        # narrow one every footer key by a compact footer
+        self.set_class(event.size.height < SHORT_SCREEN, "-short")
+        with contextlib.suppress(NoMatches):
+            self.query_one(Footer).compact = event.size.width < WIDE_SCREEN
 
     async def on_unmount(self) -> None:
         await self.bridge.close()

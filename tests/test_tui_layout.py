@@ -125,3 +125,26 @@ def test_the_tui_theme_setting_is_checked_against_the_theme_files(
     result = cli("--config", str(config), "tui", str(DEMO))
     assert result.returncode != 0
     assert "unknown theme 'sepia'; choose one of: dark, light" in result.stderr
+
+
+async def test_at_80x24_every_pane_shows_its_title_and_the_footer_shows_the_keys_key(
+    started: Callable[[RecordingApp], None],
+) -> None:
+    app = demo_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        started(app)
+        await app.waiter.wait_for(StackLoaded)
+        await pilot.pause()
+        screen = app.screen.region
+        panes = ["source", "stack", "variables", "watches", "breakpoints", "hooks", "console"]
+        regions = {name: app.query_one(f"#{name}").region for name in panes}
+        for name, region in regions.items():
+            # the title line and at least one row of the pane, inside the screen
+            assert region.height >= 2, (name, region)
+            assert screen.contains_region(region), (name, region)
+        for name, region in regions.items():
+            for other, theirs in regions.items():
+                if name < other:
+                    assert not region.overlaps(theirs), (name, other)
+        footer_keys = {key.action for key in app.query("FooterKey").results() if key.region}
+        assert "help" in footer_keys or "app.help" in footer_keys, footer_keys

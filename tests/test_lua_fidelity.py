@@ -324,3 +324,11 @@ def test_a_python_sink_s_stand_in_files_act_as_the_standard_files(lua: LuaWorld)
         "file\tfile\tfile\ntrue\ttrue\nnil\tcannot close standard file\n"
         "true\ttrue\nback\nto the file\ttrue\ntyped\n"
     )
+
+
+def test_a_shell_run_by_a_kernel_cell_does_not_wait_on_the_kernel_s_stdin(kernel: Kernel) -> None:
+    _, client = kernel
+    reply, messages = run_cell(client, "print(os.execute('cat; echo done'))", timeout=30)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    stdout = "".join(v[1] for k, v in outputs(messages) if k == "stream" and v[0] == "stdout")
+    assert stdout == "done\ntrue\texit\t0\n"  # the shell's output is the cell's, too

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import queue
+import subprocess
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,7 @@ class KernelSink:
         # input_reply messages, or None when the input_request could not be delivered
         self._replies: queue.Queue[Message | None] = queue.Queue()
         self.native_streams: frozenset[str] = frozenset()
+        self.child_stdin: int | None = None  # what os.execute's shell gets as fd 0
         self._capture: FdCapture | None = None
         self._stdin_pipe = StdinPipe()
         self._request_active = threading.Event()  # between begin() and end()
@@ -76,6 +78,8 @@ class KernelSink:
         self._native_stdin = self._stdin_pipe.start()
         if self._native_stdin:
             self.native_streams |= {"stdin"}
+            # os.execute's shell must not block reading a pipe nobody fills for it
+            self.child_stdin = subprocess.DEVNULL
         watcher = threading.Thread(target=self._watch_request, name="llmspell-stdio")
         watcher.daemon = True
         watcher.start()

@@ -20,9 +20,12 @@ POLL_SECONDS = 0.01
 GRACE_SECONDS = 0.5  # after SIGINT, before SIGKILL
 
 
-def execute(command: str, abort_pending: Callable[[], bool]) -> tuple[bool | None, str, int]:
-    """Run ``command`` with ``/bin/sh -c`` as Lua's os.execute does, stoppable."""
-    proc = subprocess.Popen(["/bin/sh", "-c", command], start_new_session=True)
+def execute(
+    command: str, abort_pending: Callable[[], bool], *, stdin: int | None = None
+) -> tuple[bool | None, str, int]:
+    """Run ``command`` with ``/bin/sh -c`` as Lua's os.execute does, stoppable. ``stdin``
+    replaces the inherited fd 0 (a kernel's is a pipe only the script's own reads fill)."""
+    proc = subprocess.Popen(["/bin/sh", "-c", command], start_new_session=True, stdin=stdin)
     try:
         while True:
             try:

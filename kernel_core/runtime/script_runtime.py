@@ -316,7 +316,10 @@ class ScriptRuntime:
     def _os_execute(self, command: str) -> tuple[bool | None, str, int]:
         from kernel_core.runtime.os_execute import execute
 
-        return execute(str(command), self.abort_pending)
+        # a sink may give children another stdin (a kernel: /dev/null, not its fd 0 pipe)
+        return execute(
+            str(command), self.abort_pending, stdin=getattr(self.output, "child_stdin", None)
+        )
 
     def _check_path(self, path: str, function: str, writing: bool) -> str | None:
         # io.open resolves relative paths against the process cwd: check the same file

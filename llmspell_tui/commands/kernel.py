@@ -80,12 +80,9 @@ def _start(args: argparse.Namespace) -> int:
             foreground=args.foreground,
             ready_fd=args.ready_fd,
         )
-    from kernel_core.kernel.leftovers import clean_leftovers
     from llmspell_tui.commands.kernel_start import start_in_background
 
-    runtime = kernels_dir()
-    clean_leftovers(runtime)
-    return start_in_background(args, config, transport, runtime)
+    return start_in_background(args, config, transport, kernels_dir())
 
 
 def _list(args: argparse.Namespace) -> int:

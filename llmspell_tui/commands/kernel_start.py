@@ -23,6 +23,7 @@ from typing import Any
 
 from kernel_core.config import Config
 from kernel_core.errors import LlmspellError
+from kernel_core.kernel.leftovers import clean_leftovers
 
 READY_TIMEOUT = 15.0
 
@@ -38,6 +39,9 @@ def start_in_background(
     else:
         pid = _spawn_kernel(args, transport, write_fd, out_path)
     os.close(write_fd)
+    # tidy dead kernels' leftovers while the kernel starts (on the other core): its own
+    # log and cell dir are never touched (newest log, live pid)
+    clean_leftovers(runtime)
     try:
         ready = _read_ready(read_fd, pid, READY_TIMEOUT)
     finally:

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -94,7 +95,8 @@ def _ipykernel() -> dict[str, float]:
     client.start_channels()
     reply = client.kernel_info(reply=True, timeout=30)
     t1 = time.perf_counter()
-    kernel_cpu = _cpu_ns(int(km.provisioner.pid))
+    provisioner: Any = km.provisioner  # a LocalProvisioner: it has the pid
+    kernel_cpu = _cpu_ns(int(provisioner.pid))
     assert reply["content"]["status"] == "ok"
     client.stop_channels()
     km.shutdown_kernel(now=False)

@@ -137,7 +137,7 @@ def _list(args: argparse.Namespace) -> int:
         f"{'ID':<10} {'NAME':<14} {'PID':>7} {'STARTED':<19} {'TRANSPORT':<9} {'CLIENTS':>7} STATE"
     )
     for row in rows:
-        started = datetime.fromtimestamp(float(row["started"] or 0)).strftime("%Y-%m-%d %H:%M:%S")  # type: ignore[arg-type]
+        started = datetime.fromtimestamp(float(row["started"] or 0)).strftime("%Y-%m-%d %H:%M:%S")
         print(
             f"{str(row['id'])[:8]:<10} {str(row['name'])[:14]:<14} {row['pid']!s:>7} "
             f"{started:<19} {row['transport']!s:<9} {row['clients']!s:>7} {row['state']}"

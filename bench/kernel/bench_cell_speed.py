@@ -45,7 +45,7 @@ end"""
 TABLES_DECLARATIONS = """local ring, size = {}, 1024
 local point = { x = 0, y = 0 }
 local sum = 0"""
-TABLES_WORK = """point.x, point.y, sum = 0, 0, 0
+TABLES_WORK = """ring, point, sum = {}, { x = 0, y = 0 }, 0
 for i = 1, 3000000 do
   point.x = point.x + 1
   point.y = point.y + (i % 7)

@@ -213,6 +213,7 @@ class LlmspellApp(App[int]):
         self._wanted_frame_line: int | None = None
         self._panes: list[Widget] = []
         self._footer_stopped = False  # whether the footer last drew the stopped keys
+        self._banner_sticky = False  # the error banner shows a syntax error, not a stop
         self._footer_timer: Timer | None = None
         self.profiling = False  # the kernel's profiler is on
         self._ended_profiles: set[Any] = set()  # "started" stamps of profiles seen stopped
@@ -389,7 +390,23 @@ class LlmspellApp(App[int]):
     @_while_shown
     def on_script_error(self, event: m.ScriptError) -> None:
         self.console_pane.flush()
-        self.console_pane.write_error(f"{event.name}: {event.value}")
+        # the report llmspell run prints, so an error reads the same in both
+        self.console_pane.write_error(
+            "\n".join(event.report) if event.report else f"{event.name}: {event.value}"
+        )
+        if event.location is not None and self.thread_id is None:
+            path, line = event.location
+            full = Path.cwd() / path  # the kernel says it as the command line would
+            if str(full) in self.sources or full.is_file():
+                self._show_source(str(full), line)  # the line marked, as at a stop
+        if event.syntax:
+            # nothing stops at a syntax error: the banner says what and where until the next run
+            where = (
+                f"\n--> {_near_path(f'{event.location[0]}:{event.location[1]}')}"
+                if (event.location)
+                else ""
+            )
+            self._show_error_banner(f"syntax error: {event.value}{where}", "", sticky=True)
 
     @_while_shown
     def on_script_finished(self, event: m.ScriptFinished) -> None:
@@ -420,7 +437,7 @@ class LlmspellApp(App[int]):
         if event.suggestion:
             self.console_pane.write_error(f"hint: {event.suggestion}")
         if event.reason == "exception":
-            self._show_error_banner(event)
+            self._show_error_banner(event.text, event.suggestion)
         self._request(self.bridge.stack(event.thread_id))
         self._request(self.bridge.threads())
         self.query_one(HooksPane).poll()
@@ -924,14 +941,20 @@ class LlmspellApp(App[int]):
             self.theme_short = self.layout.theme = short
             save_layout(self.layout)
 
-    def _show_error_banner(self, stop: m.Stopped | None) -> None:
-        """Above the panes while stopped on a script error: its message and the hint."""
+    def _show_error_banner(
+        self, message: str | None, suggestion: str = "", *, sticky: bool = False
+    ) -> None:
+        """Above the panes while stopped on a script error (or after a syntax error, which
+        stays until the next run: ``sticky``): its message and the hint."""
         banner = self.query_one("#error-banner", Static)
-        banner.set_class(stop is not None, "-shown")
-        if stop is not None:
-            text = f"✖ {_near_path(stop.text)}"
-            if stop.suggestion:
-                text += f"\nhint: {stop.suggestion}"
+        if message is None and self._banner_sticky:
+            return
+        self._banner_sticky = sticky and message is not None
+        banner.set_class(message is not None, "-shown")
+        if message is not None:
+            text = f"✖ {_near_path(message)}"
+            if suggestion:
+                text += f"\nhint: {suggestion}"
             banner.update(text)
 
     def action_help(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,8 @@ from llmspell_tui import messages as m
 from llmspell_tui.kernel_process import start_kernel, stop_kernel
 
 log = logging.getLogger(__name__)
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_ARROW = re.compile(r"^\s*--> (.+):(\d+)$")
 
 Post = Callable[[UIMessage], object]
 # Parents whose busy/idle status means "code is running" (not kernel_info and the like).
@@ -552,7 +555,19 @@ def translate(msg: Message) -> UIMessage | None:
     if kind == "execute_result":
         return m.Result(str(content.get("data", {}).get("text/plain", "")))
     if kind == "error":
-        return m.ScriptError(str(content.get("ename", "")), str(content.get("evalue", "")))
+        location = content.get("location")
+        where = None
+        if isinstance(location, list) and len(location) == 2 and isinstance(location[1], int):
+            where = (str(location[0]).removeprefix("@"), location[1])
+        report = [_ANSI.sub("", str(line)) for line in content.get("traceback") or []]
+        for line in report if where is None else ():
+            # a script's run reports the place only in its text: "  --> path:line"
+            if found := _ARROW.match(line):
+                where = (found.group(1), int(found.group(2)))
+                break
+        return m.ScriptError(
+            str(content.get("ename", "")), str(content.get("evalue", "")), report, where
+        )
     if kind == "status":
         if msg.parent_header.get("msg_type") not in RUNNING_PARENTS:
             return None

@@ -309,10 +309,21 @@ class Result(Message):
 
 @dataclass
 class ScriptError(Message):
-    """An error a script or cell raised (``on_script_error``)."""
+    """An error a script or cell raised (``on_script_error``).
+
+    ``report`` is the kernel's report as ``llmspell run`` prints it (message, ``--> file:line``,
+    the line marked, the traceback, the hint), colour codes removed; ``location`` the file
+    and line it points at, when it has one."""
 
     name: str
     value: str
+    report: list[str] = field(default_factory=list)
+    location: tuple[str, int] | None = None
+
+    @property
+    def syntax(self) -> bool:
+        """A syntax error: the script never ran, so nothing stopped at it."""
+        return self.name == "SyntaxError"
 
 
 @dataclass

@@ -23,6 +23,7 @@ from llmspell_tui.messages import (
     Stopped,
     VariablesLoaded,
 )
+from tests.conftest import CliResult
 from tests.debug_fixtures import marker_line
 from tests.tui_fixtures import DEMO, TUI_LUA, RecordingApp, demo_app
 
@@ -149,3 +150,30 @@ def test_snapshot_script_error(size: tuple[int, int], theme: str, snap_compare: 
         assert snap_compare(app, terminal_size=size, run_before=run_before)
     finally:
         assert known_kernels() == []
+
+
+SYNTAX = TUI_LUA / "syntax.lua"
+
+
+async def test_a_syntax_error_shows_the_report_llmspell_run_prints_and_marks_the_line(
+    started: Callable[[RecordingApp], None], cli: Callable[..., CliResult]
+) -> None:
+    printed = cli("run", str(SYNTAX), cwd=Path.cwd())
+    assert printed.returncode == 1
+    report = [line.rstrip() for line in (printed.stdout + printed.stderr).splitlines() if line]
+    line = marker_line(SYNTAX, "error")
+    assert f"  --> {SYNTAX.relative_to(Path.cwd())}:{line}" in report
+    app = RecordingApp(Launch(script=SYNTAX, name="syntax"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        started(app)
+        await app.waiter.wait_for(ScriptFinished)
+        await pilot.pause()
+        shown = console_text(app)
+        assert shown[-len(report) :] == report  # the same report, line for line
+        assert app.source_pane.path == str(SYNTAX)
+        assert app.source_pane.current_line == line
+        banner = app.query_one("#error-banner", Static)
+        assert banner.display
+        rendered = str(banner.render())
+        assert "syntax error: ')' expected" in rendered
+        assert f"--> {SYNTAX.relative_to(Path.cwd())}:{line}" in rendered

@@ -146,5 +146,5 @@ async def test_at_80x24_every_pane_shows_its_title_and_the_footer_shows_the_keys
             for other, theirs in regions.items():
                 if name < other:
                     assert not region.overlaps(theirs), (name, other)
-        footer_keys = {key.action for key in app.query("FooterKey").results() if key.region}
+        footer_keys = {getattr(key, "action", "") for key in app.query("FooterKey") if key.region}
         assert "help" in footer_keys or "app.help" in footer_keys, footer_keys

@@ -125,6 +125,19 @@ local function flush_graveyard()
 end
 M.flush_graveyard = flush_graveyard
 
+-- Set once the run's report is being built (runner.lua's handler): from there to end_run
+-- nothing may raise the abort, not even a function those call (its count may fall there).
+local ending = false
+function M.ending() ending = true end
+
+-- Whether the abort must not be raised here: in the code that ends the run. Level 3 is the
+-- running function (hook tail-calls on_count, which calls this).
+local function ending_run()
+  if ending then return true end
+  local running = getinfo(3, "f")
+  return running ~= nil and M.unprotected[running.func] == true
+end
+
 local function on_count(co)
   local _, _, count = gethook()
   if count == 1 then
@@ -134,6 +147,10 @@ local function on_count(co)
     if action == "interrupt" or action == "time" then
       aborting = M.abort_error(action, message)
       M.apply_all()
+      -- armed while a C function ran (a read of stdin) that a tail call returned straight
+      -- to the code ending the run: raised there it escaped the run (see below); the run's
+      -- end reports the pending abort instead
+      if ending_run() then return end
       error(aborting, 0)
     elseif action and M.on_async_action then
       apply(nil)
@@ -155,8 +172,7 @@ local function on_count(co)
     -- raised there, the abort escaped the run as a Python LuaError and, end_run never
     -- reached, kept failing every later call. Level 2 is the running function (hook
     -- tail-calls on_count).
-    local running = getinfo(2, "f")
-    if running and M.unprotected[running.func] then return end
+    if ending_run() then return end
     apply(nil)
     error(aborting, 0)
   end
@@ -310,7 +326,7 @@ M.coroutine_frames = setmetatable({}, { __mode = "k" })
 
 --- Start a run: install the budget (0 = none) and clear any abort.
 function M.begin_run(instruction_limit)
-  aborting = nil
+  aborting, ending = nil, false
   M.instruction_limit = instruction_limit
   if instruction_limit and instruction_limit > 0 then
     budget_step = math.max(2, math.min(10000, instruction_limit // 10))
@@ -334,7 +350,7 @@ end
 
 --- End a run: no hook left behind.
 function M.end_run()
-  aborting = nil
+  aborting, ending = nil, false
   budget_step, budget_left = 0, nil
   M.apply_all()
   flush_graveyard()

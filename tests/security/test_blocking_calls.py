@@ -96,3 +96,18 @@ def test_interrupt_stops_a_running_shell_command_in_the_kernel(
     assert _gone(pid)
     assert not marker.exists()
     assert outputs(run_cell(client, "40 + 2")[1]) == [("execute_result", {"text/plain": "42"})]
+
+
+def test_interrupt_stops_a_read_of_stdin_nobody_answers(kernel: Kernel) -> None:
+    # `return io.read()` tail-calls the C function: once the read returns, the first Lua
+    # the armed hook meets is the runner's own code after the run, where the abort used to
+    # escape as a bare LuaError and leave every later request failing
+    km, client = kernel
+    msg_id = client.execute("io.read()", allow_stdin=True)
+    assert client.get_stdin_msg(timeout=20)["msg_type"] == "input_request"
+    km.interrupt_kernel()
+    reply = client.get_shell_msg(timeout=20)
+    assert reply["parent_header"]["msg_id"] == msg_id
+    assert reply["content"]["ename"] == "Interrupted", reply["content"]
+    collect(client, msg_id)
+    assert outputs(run_cell(client, "40 + 2")[1]) == [("execute_result", {"text/plain": "42"})]

@@ -34,6 +34,15 @@ SHAPES = {
         "c.resume(c.create(function() while true do end end))"
     ),
     "loop inside pcall": "pcall(function() while true do end end)",
+    # a callback llmspell calls from a host function (Tool.execute fires the hook)
+    "Hook callback": (
+        'Hook.register("BeforeToolExecution", function() while true do end end)\n'
+        'Tool.execute("calculator", {input = "1 + 1"})'
+    ),
+    "Workflow function step": (
+        'Workflow.builder():name("w"):sequential():add_step({name = "s", type = "function", '
+        "fn = function() while true do end end}):build():execute({})"
+    ),
     "nested coroutines": (
         "coroutine.wrap(function()\n"
         "  coroutine.resume(coroutine.create(function() while true do end end))\n"
@@ -111,4 +120,12 @@ def test_interrupt_stops_a_user_expression_that_loops(kernel: Kernel) -> None:
     assert content["status"] == "ok"
     assert content["user_expressions"]["x"]["status"] == "error"
     assert "interrupted" in content["user_expressions"]["x"]["evalue"]
+    assert outputs(run_cell(kernel[1], "40 + 2")[1]) == [("execute_result", {"text/plain": "42"})]
+
+
+@pytest.mark.parametrize("shape", ["Hook callback", "Workflow function step"])
+def test_interrupt_stops_a_loop_in_a_callback_llmspell_calls(kernel: Kernel, shape: str) -> None:
+    content = _interrupt_and_reply(kernel, SHAPES[shape])
+    assert content["status"] == "error"
+    assert content["ename"] == "Interrupted", content
     assert outputs(run_cell(kernel[1], "40 + 2")[1]) == [("execute_result", {"text/plain": "42"})]

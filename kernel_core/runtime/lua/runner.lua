@@ -22,7 +22,12 @@ local function describe(err)
 end
 
 function R.handler(err)
+  mux.ending()
   if R.on_error then R.on_error(err) end -- the debugger stops here, the stack intact
+  -- an error raised while the run is being aborted is the abort's doing (a host function
+  -- that called a Lua callback, such as a hook, hands the abort on as its own error)
+  local pending = mux.pending_abort()
+  if pending and not mux.is_abort(err) then err = pending end
   local failure = { message = describe(err) }
   if mux.is_abort(err) then
     failure.abort = err.llmspell_abort
@@ -48,6 +53,7 @@ local function finish(ok, ...)
 end
 
 local function finish_run(ok, ...)
+  mux.ending()
   local abort = mux.pending_abort()
   mux.end_run()
   if ok and abort then
@@ -75,6 +81,7 @@ mux.unprotected[describe] = true
 mux.unprotected[mux.capture_frames] = true
 mux.unprotected[mux.is_abort] = true
 mux.unprotected[mux.pending_abort] = true
+mux.unprotected[mux.ending] = true
 
 --- Compile source text; returns fn | nil, message. A leading #! line is blanked, keeping
 --- line numbers.

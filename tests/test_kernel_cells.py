@@ -114,7 +114,7 @@ def test_earlier_locals_are_shared_in_the_restricted_sandbox(tmp_path: Path) -> 
 
 
 def test_the_debugger_shows_and_sets_earlier_cells_locals(dbg: Debugger) -> None:
-    first = dbg.execute("local total = 40")
+    first = dbg.execute("local total = 40\nlocal other = 2")
     dbg.shell_reply(first)
     code = "local here = 1 -- @bp stop\ntotal = total + here\nprint(total)\n"
     path = dbg.ok("dumpCell", code=code)["sourcePath"]
@@ -126,6 +126,7 @@ def test_the_debugger_shows_and_sets_earlier_cells_locals(dbg: Debugger) -> None
     assert dbg.variables(scopes["REPL"])["total"]["value"] == "40"
     dbg.ok("setVariable", variablesReference=scopes["REPL"], name="total", value="100")
     assert dbg.evaluate("total", frame) == "100"
+    assert dbg.evaluate("other + total", frame) == "102"  # this cell never names other
     dbg.ok("continue", threadId=1)
     dbg.shell_reply(msg_id)
     assert "101" in dbg.stream_text(msg_id)

@@ -179,6 +179,8 @@ local function frame_env(thread, bottom)
     local i = find_upvalue(f, "_ENV")
     if i then
       local _, env = getupvalue(f, i)
+      -- a kernel cell: earlier cells' locals too, not only those it mentions (kernel/repl.lua)
+      if rawequal(env, G) and D.repl_is_cell and D.repl_is_cell(f) then return D.repl_env end
       if type(env) == "table" then return env end
     end
     return G

@@ -80,6 +80,7 @@ class CellExecutor:
         self.runtime.repl_scope = self.repl  # the debugger shows a cell's REPL locals
         if self.debugger is not None:
             self.debugger.lua.repl_env = self.repl.env  # evaluate when not stopped: as a cell
+            self.debugger.lua.repl_is_cell = self.repl.is_cell  # a cell frame sees them all
         self.cell_numbers: dict[str, int] = {}
         # True while a cell or script runs: only then does an interrupt apply. An abort
         # requested at any other time would hit the next Lua call (a completion, the

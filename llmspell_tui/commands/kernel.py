@@ -111,6 +111,8 @@ def _list(args: argparse.Namespace) -> int:
         details = reply.get("llmspell") if reply else None
         if isinstance(details, dict):
             state = "paused" if details.get("paused") else details.get("state")
+        elif reply is not None:
+            details, state = {}, "unknown"  # another kind of kernel: no llmspell details
         else:
             # alive (its heartbeat answers) but its protocol loop did not: say so, keep it
             details, state = {}, "unresponsive"

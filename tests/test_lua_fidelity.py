@@ -138,6 +138,18 @@ SNIPPETS: dict[str, str] = {
         end)
         print(coroutine.resume(inner))
         """,
+    "setmetatable_errors_read_as_lua_s": """
+        print(pcall(function() setmetatable(1, {}) end))
+        print(pcall(function() setmetatable({}) end))
+        print(pcall(function() setmetatable({}, 5) end))
+        local locked = setmetatable({}, {__metatable = 1})
+        print(pcall(function() local s = setmetatable; s(locked, {}) end))
+        print(pcall(setmetatable, 1))
+        print(pcall(function() setmetatable(setmetatable({}, {__name = "Thing"}), 1) end))
+        print(select("#", setmetatable({}, nil)), getmetatable(setmetatable({}, nil)))
+        local t = {}
+        print(setmetatable(t, {}) == t, getmetatable(setmetatable(t, nil)))
+        """,
 }
 
 
@@ -332,3 +344,15 @@ def test_a_shell_run_by_a_kernel_cell_does_not_wait_on_the_kernel_s_stdin(kernel
     assert reply["content"]["status"] == "ok", reply["content"]
     stdout = "".join(v[1] for k, v in outputs(messages) if k == "stream" and v[0] == "stdout")
     assert stdout == "done\ntrue\texit\t0\n"  # the shell's output is the cell's, too
+
+
+def test_a_strict_mode_script_still_finds_llmspell_s_globals(lua: LuaWorld) -> None:
+    run = lua.run(
+        """
+        setmetatable(_G, {__index = function(_, k) error("undeclared " .. k, 2) end,
+                          __newindex = function(_, k) error("assignment to " .. k, 2) end})
+        print(type(Tool), type(Agent), type(JSON), pcall(function() return nope end))
+        """
+    )
+    assert run.outcome.status == "ok", run.outcome.failure
+    assert run.stdout == "table\ttable\ttable\tfalse\t(test):4: undeclared nope\n"

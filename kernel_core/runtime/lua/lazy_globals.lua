@@ -36,10 +36,29 @@ raw_setmetatable(G, {
   end,
 })
 
--- A script that sets its own metatable on _G (strict mode) gets every global first.
-G.setmetatable = function(t, mt)
-  if rawequal(t, G) and next(pending) then L.materialize_all() end
-  return raw_setmetatable(t, mt)
+-- A script that sets its own metatable on _G (strict mode) gets every global first. Lua's
+-- own function decides (called through pcall, with the very arguments); its errors are
+-- raised again at the script's line, with the name the call used, as luaL_argerror names it.
+local error, format, pcall, getinfo = error, string.format, pcall, debug.getinfo
+
+local function raise_again(message)
+  local arg, extra = message:match("^bad argument #(%d+) to '[^']*' %((.*)%)$")
+  if arg == nil then error(message, 3) end -- "cannot change a protected metatable"
+  local info = getinfo(2, "n")
+  local name = info and info.name or "setmetatable"
+  arg = tonumber(arg)
+  if info and info.namewhat == "method" then
+    if arg == 1 then error(format("calling '%s' on bad self (%s)", name, extra), 3) end
+    arg = arg - 1
+  end
+  error(format("bad argument #%d to '%s' (%s)", arg, name, extra), 3)
+end
+
+G.setmetatable = function(...)
+  if rawequal((...), G) and next(pending) then L.materialize_all() end
+  local ok, result = pcall(raw_setmetatable, ...)
+  if ok then return result end
+  raise_again(result) -- not a tail call: raise_again reads this function's name and caller
 end
 
 --- Names still waiting to be installed (for completion and "did you mean").

@@ -72,6 +72,13 @@ def test_const_and_close_locals(kernel: Kernel) -> None:
     assert value_of(client, "log[1], h") == '"closed"\tnil'
 
 
+def test_a_cell_ending_in_a_label_jumped_to_past_a_local_still_runs(kernel: Kernel) -> None:
+    _, client = kernel
+    reply, _ = run_cell(client, "local n = 1\ngoto done\nlocal x = 2\n::done::")
+    assert reply["content"]["status"] == "ok", reply["content"]
+    assert value_of(client, "n") == "nil"  # as written, its locals end with the cell
+
+
 def test_errors_in_a_cell_that_uses_earlier_locals_point_at_its_lines(kernel: Kernel) -> None:
     _, client = kernel
     run_cell(client, "local t = nil")

@@ -147,6 +147,10 @@ class CellExecutor:
             plan = plan_cell(code)
             fn, failure = self._compile_cell(plan.statements, chunkname, plan.mentions)
             kept = plan.names
+            if fn is None and kept:  # the hand-over broke it (a final label goto jumps to)
+                plain, _failure = self._compile_cell(code, chunkname, plan.mentions)
+                if plain is not None:  # runs as written; its locals end with it
+                    fn, failure, kept = plain, None, []
         if fn is None:
             assert failure is not None
             if failure.location and failure.location[0] == str(path):

@@ -313,9 +313,21 @@ class LlmspellApp(App[int]):
         # session (no script, or another's kernel) where one types
         if isinstance(self.target, Launch) and self.target.script is not None:
             self.source_pane.focus()
+            self._show_script_now(self.target.script)
         else:
             self._focus("console")
         self.run_bridge()
+
+    def _show_script_now(self, script: Path) -> None:
+        """The script's text from the disk at once: the kernel takes a second to start and
+        stop on entry, and its state (the current line, the stack) follows when it does."""
+        path = str(script.resolve())
+        try:
+            text = script.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return  # the kernel's copy comes with the first stop
+        self.sources[path] = text
+        self.source_pane.show(path, text)
 
     def on_resize(self, event: events.Resize) -> None:
         # a short screen fits every pane by a tighter side column (themes/app.tcss), a

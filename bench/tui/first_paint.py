@@ -2,16 +2,17 @@
 
     python3 bench/tui/first_paint.py [--runs 7] [--size 120x40]
 
-Each run starts the TUI in a fresh detached tmux session (TERM=xterm-256color, isolated
-config/data/runtime dirs) and polls ``capture-pane`` every 5 ms. Two moments are timed from
-the spawn:
+Each run starts the TUI on a real script (examples/quickstart.lua) in a fresh detached tmux
+session (TERM=xterm-256color, isolated config/data/runtime dirs) and polls ``capture-pane``
+every 5 ms. Three moments are timed from the spawn:
 
 - ``first_paint``: the status bar's text is on the screen (every pane laid out and drawn);
-- ``stopped_shown``: the status bar says ``paused at demo.lua:N`` (kernel started, script
-  launched, stopped on entry, stack and source shown).
+- ``source_shown``: the script's first line is on the screen (what a user came to see);
+- ``stopped_shown``: the status bar says ``paused at quickstart.lua:N`` (kernel started,
+  script launched, stopped on entry, stack shown).
 
-Prints JSON lines: a ``machine`` record, one record per run, then the medians (goal: first
-paint under 1 s).
+Prints JSON lines: a ``machine`` record, one record per run, then the medians (goal: the
+source on screen under 500 ms).
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.kernel.common import emit, machine  # noqa: E402
 
-SCRIPT = ROOT / "tests" / "lua" / "tui" / "demo.lua"
-GOAL_S = 1.0
+SCRIPT = ROOT / "examples" / "quickstart.lua"
+FIRST_LINE = SCRIPT.read_text().splitlines()[0][:30]
+GOAL_S = 0.5  # to the source on screen
 
 
 def tmux(socket: str, *args: str) -> str:
@@ -69,7 +71,9 @@ def one_run(size: tuple[int, int], timeout: float = 30) -> dict[str, float]:
                 now = time.perf_counter() - started
                 if "first_paint" not in times and "kernel " in screen and "╭" in screen:
                     times["first_paint"] = now
-                if "paused at demo.lua:" in screen:
+                if "source_shown" not in times and FIRST_LINE in screen:
+                    times["source_shown"] = now
+                if "paused at quickstart.lua:" in screen:
                     times["stopped_shown"] = now
                 time.sleep(0.005)
             tmux(socket, "send-keys", "-t", "b", "C-q")
@@ -98,7 +102,7 @@ def main() -> None:
         emit({"kind": "run", "run": index, **{k: round(v * 1000, 1) for k, v in times.items()}})
     medians = {
         figure: round(statistics.median(r[figure] for r in runs) * 1000, 1)
-        for figure in ("first_paint", "stopped_shown")
+        for figure in ("first_paint", "source_shown", "stopped_shown")
     }
     emit(
         {
@@ -107,7 +111,7 @@ def main() -> None:
             "size": args.size,
             **{f"{k}_ms": v for k, v in medians.items()},
             "goal_ms": GOAL_S * 1000,
-            "goal_met": medians["first_paint"] < GOAL_S * 1000,
+            "goal_met": medians["source_shown"] < GOAL_S * 1000,
         }
     )
 

@@ -150,6 +150,11 @@ SNIPPETS: dict[str, str] = {
         local t = {}
         print(setmetatable(t, {}) == t, getmetatable(setmetatable(t, nil)))
         """,
+    "os_exit_argument_errors_read_as_lua_s": """
+        print(pcall(function() os.exit({}) end))
+        print(pcall(function() os.exit(2.5) end))
+        print(pcall(function() local e = os.exit; e("x") end))
+        """,
 }
 
 

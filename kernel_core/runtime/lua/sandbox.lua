@@ -127,11 +127,24 @@ end
 
 -- ---------------------------------------------------------------- os.exit ends the script
 local os = G.os -- in place, as io
+local getinfo = debug.getinfo
 os.exit = function(code)
   local status
   if code == nil or code == true then status = 0
   elseif code == false then status = 1
-  else status = math.tointeger(code) or 1 end
+  else
+    -- luaL_optinteger's rule and errors: a number or a numeric string, integral
+    local t, n = type(code), tonumber(code)
+    local info = getinfo(1, "n")
+    local name = info and info.name or "os.exit"
+    if (t ~= "number" and t ~= "string") or n == nil then
+      error(format("bad argument #1 to '%s' (number expected, got %s)", name, t), 2)
+    end
+    status = math.tointeger(n)
+    if status == nil then
+      error(format("bad argument #1 to '%s' (number has no integer representation)", name), 2)
+    end
+  end
   mux.raise_abort("exit", format("script called os.exit(%d)", status), { code = status })
 end
 

@@ -92,6 +92,7 @@ SNIPPETS: dict[str, str] = {
         print(io.stdout:seek())
         io.stderr:write("to stderr\\n")
         io.stdout:write("chained "):write("writes\\n")
+        io.write("no newline at the end")
         """,
     "require_gives_the_libraries": """
         for _, name in ipairs({"io", "os", "string", "table", "math", "coroutine", "debug",

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 
 from kernel_core.kernel.registry import known_kernels
 from llmspell_tui.bridge import Launch
 from llmspell_tui.messages import Output, Stopped
+from tests.conftest import CliResult
 from tests.tui_fixtures import TUI_LUA, RecordingApp
 
 FLOOD = TUI_LUA / "flood.lua"
@@ -68,3 +70,14 @@ def test_an_output_flood_coalesces_into_one_message_keeping_the_newest_lines() -
     assert message.dropped + len(text) == 1001
     message.taken = True
     assert not message.add("stdout", "later\n")  # handled: the bridge starts a new one
+
+
+def test_the_scrollback_setting_must_be_a_positive_number_of_lines(
+    cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    config = tmp_path / "llmspell.toml"
+    config.write_text("[tui]\nscrollback = 0\n")
+    result = cli("--config", str(config), "tui", str(FLOOD))
+    assert result.returncode != 0
+    assert "scrollback" in result.stderr
+    assert "expected 1 or more, got 0" in result.stderr

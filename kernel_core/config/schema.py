@@ -76,6 +76,13 @@ def _non_negative_int(value: Any) -> int:
     return number
 
 
+def _positive_int(value: Any) -> int:
+    number = _int(value)
+    if number < 1:
+        raise SettingValueError(f"expected 1 or more, got {number}")
+    return number
+
+
 def _float(value: Any) -> float:
     if isinstance(value, bool):
         raise SettingValueError(f"expected a number, got {value!r}")
@@ -361,6 +368,14 @@ SCHEMA: dict[str, Section] = {
                 "Colour theme: the name of a file in themes/ (dark, light). --theme overrides "
                 "it; set here, it also wins over the theme last picked in the TUI.",
                 "dark|light",
+            ),
+            "scrollback": Setting(
+                10_000,
+                _positive_int,
+                "Lines of output the console keeps; older ones scroll away. Output that comes "
+                "faster than the screen can show keeps only its newest lines, and the console "
+                "says how many it left out.",
+                "lines",
             ),
         },
     ),

@@ -54,19 +54,17 @@ def run_tui(args: argparse.Namespace, target: Launch | Attach) -> int:
     """Run the TUI on ``target`` in the theme ``args``/the configuration choose, until the user
     quits; returns the script's exit status if it finished."""
     from llmspell_tui.app import LlmspellApp
+    from llmspell_tui.commands.common import config_from_args
     from llmspell_tui.themes import available_themes
 
+    config = config_from_args(args)
     theme = getattr(args, "theme", None)
-    if theme is None:
-        from llmspell_tui.commands.common import config_from_args
-
-        config = config_from_args(args)
-        # the default value does not count: then the theme last picked in the TUI wins
-        if config.origin("tui.theme") != "default":
-            theme = str(config.get("tui", "theme"))
+    # the default value does not count: then the theme last picked in the TUI wins
+    if theme is None and config.origin("tui.theme") != "default":
+        theme = str(config.get("tui", "theme"))
     if theme is not None and theme not in available_themes():
         raise UsageError(f"unknown theme '{theme}'; choose one of: {', '.join(available_themes())}")
-    app = LlmspellApp(target, theme=theme)
+    app = LlmspellApp(target, theme=theme, scrollback=int(config.get("tui", "scrollback")))
     app.run()
     return exit_status(app)
 

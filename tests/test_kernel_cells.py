@@ -79,6 +79,15 @@ def test_a_cell_ending_in_a_label_jumped_to_past_a_local_still_runs(kernel: Kern
     assert value_of(client, "n") == "nil"  # as written, its locals end with the cell
 
 
+def test_an_unfinished_local_is_incomplete_not_invalid(kernel: Kernel) -> None:
+    _, client = kernel
+    for code in ("local t = {", "local x =", "local function f()"):
+        msg_id = client.is_complete(code)
+        reply = client.get_shell_msg(timeout=20)
+        assert reply["parent_header"]["msg_id"] == msg_id
+        assert reply["content"]["status"] == "incomplete", code
+
+
 def test_errors_in_a_cell_that_uses_earlier_locals_point_at_its_lines(kernel: Kernel) -> None:
     _, client = kernel
     run_cell(client, "local t = nil")

@@ -311,7 +311,7 @@ class CellExecutor:
         """Jupyter is_complete_reply content."""
         fn, failure = self.runtime.compile("return " + code, "=(is_complete)")
         if fn is None:
-            fn, failure = self.runtime.compile(plan_cell(code).statements, "=(is_complete)")
+            fn, failure = self.runtime.compile(code, "=(is_complete)")  # as a cell compiles
         status, indent = is_complete(
             code, None if fn is not None else (failure.message if failure else "")
         )

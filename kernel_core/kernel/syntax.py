@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kernel_core.kernel.cells import is_complete, plan_cell
+from kernel_core.kernel.cells import is_complete
 
 
 class SyntaxChecker:
@@ -30,7 +30,7 @@ class SyntaxChecker:
         """Jupyter is_complete_reply content, judged as the kernel compiles a cell."""
         error = self._compile_error("return " + code)
         if error is not None:
-            error = self._compile_error(plan_cell(code).statements)
+            error = self._compile_error(code)  # statements compile as written (cells.py)
         status, indent = is_complete(code, error)
         reply = {"status": status}
         if status == "incomplete":

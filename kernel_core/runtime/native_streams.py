@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import ctypes
 import logging
 import os
 import select
@@ -36,6 +35,9 @@ class _CStdio:
     """libc's fflush and setvbuf on its stdout/stderr, found once."""
 
     def __init__(self) -> None:
+        import ctypes  # on first use: `llmspell run` may never need it
+
+        self._ctypes = ctypes
         self.libc: Any = None
         self.files: dict[str, int | None] = {}
         self.buffers: dict[str, Any] = {}  # given to setvbuf: they live as long as the process
@@ -73,7 +75,7 @@ class _CStdio:
     def fully_buffered(self, name: str) -> None:
         pointer = self.files.get(name)
         if self.libc is not None and pointer and name not in self.buffers:
-            buffer = ctypes.create_string_buffer(BUFFER_SIZE)
+            buffer = self._ctypes.create_string_buffer(BUFFER_SIZE)
             if self.libc.setvbuf(pointer, buffer, _IOFBF, BUFFER_SIZE) == 0:
                 self.buffers[name] = buffer
 

@@ -73,15 +73,6 @@ class CellPlan:
     mentions: list[str] = field(default_factory=list)
 
 
-def mentioned_names(code: str) -> list[str]:
-    """Every name the code uses as a variable (not as a ``.field``), in order, once each."""
-    try:
-        tokens = [t for t in tokenize(code) if t.kind != "comment"]
-    except UnfinishedToken:
-        return []
-    return _mentions(tokens)
-
-
 def _mentions(tokens: list[Token]) -> list[str]:
     seen: dict[str, None] = {}
     previous = ""

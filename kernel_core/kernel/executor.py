@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from lupa.lua54 import lua_type
 
-from kernel_core.kernel.cells import CellFiles, is_complete, mentioned_names, plan_cell
+from kernel_core.kernel.cells import CellFiles, is_complete, plan_cell
 from kernel_core.kernel.stop_scope import StopScope
 from kernel_core.runtime.errors import ScriptError
 from kernel_core.runtime.failure import ScriptFailure, display_path, format_failure
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _COMPLETION_CONTEXT = re.compile(r"(?P<base>(?:[A-Za-z_]\w*\s*[.:]\s*)*)(?P<prefix>[A-Za-z_]\w*)?$")
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 _NAME_AT = re.compile(r"[A-Za-z_][\w.:]*")
 
 ENAMES = {
@@ -82,6 +83,7 @@ class CellExecutor:
             self.debugger.lua.repl_env = self.repl.env  # evaluate when not stopped: as a cell
             self.debugger.lua.repl_is_cell = self.repl.is_cell  # a cell frame sees them all
         self.cell_numbers: dict[str, int] = {}
+        self._kept: set[str] = set()  # names of the REPL locals (repl.lua keeps them)
         # True while a cell or script runs: only then does an interrupt apply. An abort
         # requested at any other time would hit the next Lua call (a completion, the
         # next cell's compile) as an error outside any protected call.
@@ -142,7 +144,7 @@ class CellExecutor:
         # a bare load decides whether the cell is an expression: a failure with its hints
         # (failure.py) costs more than many cells take to run
         if self.runtime.runner.compile(expression, "=(expression?)", self.repl.env)[0] is not None:
-            fn, failure = self._compile_cell(expression, chunkname, mentioned_names(code))
+            fn, failure = self._compile_cell(expression, chunkname, _IDENTIFIER.findall(code))
         if fn is None:
             plan = plan_cell(code)
             fn, failure = self._compile_cell(plan.statements, chunkname, plan.mentions)
@@ -164,6 +166,7 @@ class CellExecutor:
         values = outcome.values
         if kept and values and lua_type(values[0]) == "function":
             self.repl.keep(values[0])  # the closure over the cell's top-level locals
+            self._kept.update(kept)
             values = values[1:]
         result = ExecuteOutcome("ok")
         if values:
@@ -197,7 +200,11 @@ class CellExecutor:
         fn, failure = self.runtime.compile(body, chunkname)  # errors, breakpoints, as written
         if fn is None:
             return None, failure
-        prelude = list(self.repl.known(self.runtime.lua.table_from(mentions)).values())
+        # names the REPL keeps (a superset of the kept names is harmless: repl.known checks)
+        known = [n for n in dict.fromkeys(mentions) if n in self._kept]
+        prelude = (
+            list(self.repl.known(self.runtime.lua.table_from(known)).values()) if known else []
+        )
         if not prelude:
             return self.repl.track(fn), None
         text = body

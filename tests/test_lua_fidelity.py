@@ -227,6 +227,9 @@ def test_a_kernel_with_debugger_and_profiler_is_plain_lua(
     other = tmp_path / "elsewhere.lua"
     other.write_text("local x = 1\nreturn x\n")
     dbg.ok("setBreakpoints", source={"path": str(other)}, breakpoints=[{"line": 2}])
+    # breakpoints in the snippet itself that never stop: its code is instrumented
+    lines = [{"line": n, "condition": "false"} for n in (1, 2, 3)]
+    dbg.ok("setBreakpoints", source={"path": str(path)}, breakpoints=lines)
     dbg.ok("configurationDone")
     dbg.ok("llmspell/profileStart")
     msg_id = dbg.run_file(path)

@@ -64,7 +64,8 @@ def compiled_line(marker: str, condition: str) -> str:
     line = marker_line(HOT, marker)
     text, checked, sites = instrument(source, [line], {line: condition}, iter(range(1, 9)).__next__)
     assert checked == [line]
-    return text.splitlines()[line - 1] if sites else ""
+    [site] = sites
+    return text.splitlines()[line - 1] if site.condition is not None else ""
 
 
 def test_a_condition_on_locals_is_compiled_into_its_line() -> None:
@@ -91,8 +92,8 @@ def test_only_locals_declared_before_the_statement_count_as_visible() -> None:
     # a chunk with its own _ENV keeps the plain check: the compiled one reads our globals
     env = "local _ENV = {}\nlocal n = 1\nn = n + 1\n"
     text, _, sites = instrument(env, [3], {3: "n > 0"}, iter(range(1, 9)).__next__)
-    assert sites == []
-    assert "__llmspell_bp(3) n = n + 1" in text
+    assert [site.condition for site in sites] == [None]
+    assert "__llmspell_bp(3, 1) n = n + 1" in text
 
 
 # ---------------------------------------------------------------- behaviour

@@ -14,7 +14,11 @@ the file that runs. Variants, per workload and round, in an order that rotates e
 - ``bp10``: ten breakpoints on the helper's lines, set before the file loads (instrumented);
 - ``cond``: one conditional breakpoint on the hot line whose condition is always false;
 - ``late``: one breakpoint on a helper line set *after* the file was compiled, so it is
-  checked by the fallback line hook; the compiled chunk is then called again and again.
+  checked by the late-breakpoint gate (or the fallback line hook); the compiled chunk is then
+  called again and again;
+- ``hits``: one breakpoint on the hot line with a hit condition that never stops (every pass
+  counted, in Lua);
+- ``logpoint``: a log point on the hot line whose condition is always false.
 
 Each sample runs the workload ``repeat`` times, calibrated per variant so that one sample lasts
 at least ``--min-sample`` seconds (slow variants run once per sample). Prints JSON lines: every
@@ -41,7 +45,7 @@ from bench.run_overhead import bare_runner as plain_runner  # noqa: E402
 from bench.run_overhead import machine  # noqa: E402
 
 WORKLOADS = ROOT / "bench" / "workloads"
-VARIANTS = ["bare", "runtime", "attached", "bp10", "cond", "late"]
+VARIANTS = ["bare", "runtime", "attached", "bp10", "cond", "late", "hits", "logpoint"]
 GOALS = {"attached": 1.03, "bp10": 1.10}
 
 # Never called: its ten statement lines carry the ``bp10`` breakpoints.
@@ -183,6 +187,24 @@ def cond_runner(path: Path, name: str) -> Callable[[int], Any]:
     return checked
 
 
+def hits_runner(path: Path, name: str) -> Callable[[int], Any]:
+    """A breakpoint on the hot line whose hit condition never stops: every pass counted."""
+    runtime = _runtime()
+    session = _attach(runtime)
+    spec = {"line": hot_line(path, name), "hitCondition": "== 1000000000"}
+    _set_breakpoints(session, path, [spec])
+    return _file_runner(runtime, path)
+
+
+def logpoint_runner(path: Path, name: str) -> Callable[[int], Any]:
+    """A log point on the hot line whose condition is always false: it never logs."""
+    runtime = _runtime()
+    session = _attach(runtime)
+    spec = {"line": hot_line(path, name), "condition": HOT[name][1], "logMessage": "{i}"}
+    _set_breakpoints(session, path, [spec])
+    return _file_runner(runtime, path)
+
+
 def late_runner(path: Path, name: str) -> Callable[[int], Any]:
     """A breakpoint set after the chunk was compiled: the fallback line hook checks it."""
     runtime = _runtime()
@@ -215,6 +237,8 @@ RUNNERS: dict[str, Callable[[Path, str], Callable[[int], Any]]] = {
     "bp10": bp10_runner,
     "cond": cond_runner,
     "late": late_runner,
+    "hits": hits_runner,
+    "logpoint": logpoint_runner,
 }
 
 

@@ -345,18 +345,19 @@ local function covered(source, line, bp)
   return inst == true or (inst ~= nil and inst == bp.condition)
 end
 
---- The check instrumented lines call: `__llmspell_bp(LINE)`, or from a compiled condition
---- `__llmspell_bp(LINE, SITE)` (it was true) and `__llmspell_bp(LINE, SITE, false)` (a
---- name it uses as a number was not one: evaluate it here, protected).
+--- The check instrumented lines call: `__llmspell_bp(LINE, SITE)` (a plain check: SITE
+--- names the source without asking Lua, which would allocate), or from a compiled
+--- condition `__llmspell_bp(LINE, SITE)` (it was true) and `__llmspell_bp(LINE, SITE,
+--- false)` (a name it uses as a number was not one: evaluate it here, protected).
 local function bp_check(line, site, state)
   if site then
     local s = sites[site]
     local lines = s and bps[s.source]
     local bp = lines and lines[line]
+    if not (bp and bp.enabled) then return end
+    if s.condition == nil then return hit(bp) end
     -- a site whose breakpoint changed is stale: the fallback hook checks that line now
-    if bp and bp.enabled and bp.condition == s.condition then
-      return hit(bp, nil, state == nil)
-    end
+    if bp.condition == s.condition then return hit(bp, nil, state == nil) end
     return
   end
   local source = getinfo(2, "S").source
@@ -721,7 +722,7 @@ function D.add_sites(source, list)
   local by_line = {}
   for _, site in ipairs(list) do
     sites[site.id] = { source = source, line = site.line, condition = site.condition }
-    by_line[site.line] = site.condition
+    by_line[site.line] = site.condition or true
   end
   compiled[source] = by_line
 end

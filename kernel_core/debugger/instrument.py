@@ -85,11 +85,13 @@ def _starts_statement(previous: Token | None, token: Token) -> bool:
 
 @dataclass
 class Site:
-    """A line whose check holds its breakpoint's condition (compiled into the line)."""
+    """An instrumented line, named so that its check finds its breakpoint without asking
+    Lua for the running source: ``condition`` is the one compiled into the line, or None
+    for a plain check (which evaluates whatever condition the breakpoint has)."""
 
     id: int
     line: int
-    condition: str
+    condition: str | None
 
 
 def instrument(
@@ -111,14 +113,17 @@ def instrument(
     for line in targets:
         offset = chunk.starts[line]
         check = f"{CHECK}({line}) "
-        text = (conditions or {}).get(line)
-        inline = inline_condition(text) if text and next_site is not None else None
-        if inline is not None and next_site is not None:
-            visible = visible_locals(source, offset)
+        if next_site is not None:
             site = next_site()
-            compiled = compiled_check(line, site, inline, visible) if visible is not None else None
+            text = (conditions or {}).get(line)
+            inline = inline_condition(text) if text else None
+            visible = visible_locals(source, offset) if inline is not None else None
+            compiled = compiled_check(line, site, inline, visible) if inline and visible else None
             if compiled is not None:
                 check = compiled
-                sites.append(Site(site, line, text or ""))
+                sites.append(Site(site, line, text))
+            else:
+                check = f"{CHECK}({line}, {site}) "
+                sites.append(Site(site, line, None))
         out = f"{out[:offset]}{check}{out[offset:]}"
     return out, sorted(targets), sites

@@ -4,6 +4,7 @@ a worker process: jq_query.py)."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -171,6 +172,16 @@ def test_jq_errors_are_libjqs_own() -> None:
         jq_query.query(".a |", DATA)
     with pytest.raises(jq_query.JqError, match=re.escape('Cannot index number with string ("b")')):
         jq_query.query(".users[0].age.b", DATA)
+
+
+def test_a_jq_query_whose_caller_gave_up_is_stopped(lua: LuaWorld) -> None:
+    message = lua.fails(
+        'Tool.execute("json-processor", {input = 1, query = "until(false; .)"}, {timeout = 0.3})'
+    )
+    assert "timed out" in message or "time" in message, message
+    started = time.monotonic()
+    assert jq_query.query(".", 5) == [5]  # the worker was stopped, a fresh one answers
+    assert time.monotonic() - started < 5
 
 
 def test_a_runaway_jq_query_is_stopped_and_the_next_one_runs() -> None:

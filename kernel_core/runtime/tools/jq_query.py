@@ -24,6 +24,7 @@ import orjson
 from kernel_core.runtime.tools.errors import (
     ResourceLimitError,
     SecurityViolation,
+    ToolCancelledError,
     ToolError,
     ToolValidationError,
 )
@@ -147,8 +148,11 @@ class JqWorker:
             proc.wait(1)
         _end(proc)
 
-    def ask(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
-        """Send one request and wait for its reply."""
+    def ask(
+        self, request: dict[str, Any], timeout: float, cancelled: threading.Event | None = None
+    ) -> dict[str, Any]:
+        """Send one request and wait for its reply (the worker is stopped on ``cancelled``:
+        the tool's caller gave up, its timeout)."""
         with self._lock:
             proc = self._proc if self._proc is not None and self._proc.poll() is None else None
             proc = proc or self._start()
@@ -168,7 +172,11 @@ class JqWorker:
                     raise ResourceLimitError(
                         f"the jq query ran for more than {timeout:g} s and was stopped"
                     )
-                ready, _, _ = select.select([proc.stdout], [], [], min(left, 0.5))
+                if cancelled is not None and cancelled.is_set():
+                    self._proc = None
+                    _end(proc)
+                    raise ToolCancelledError("the jq query was stopped: its caller stopped waiting")
+                ready, _, _ = select.select([proc.stdout], [], [], min(left, 0.05))
                 if ready:
                     break
             line = proc.stdout.readline()
@@ -201,7 +209,9 @@ _WORKER = JqWorker()
 atexit.register(_WORKER.stop)
 
 
-def query(text: str, value: Any, *, timeout: float = TIMEOUT) -> list[Any]:
+def query(
+    text: str, value: Any, *, timeout: float = TIMEOUT, cancelled: threading.Event | None = None
+) -> list[Any]:
     """Every output of the jq query ``text`` on ``value``."""
     name = refused_name(text)
     if name is not None:
@@ -209,7 +219,7 @@ def query(text: str, value: Any, *, timeout: float = TIMEOUT) -> list[Any]:
             f"jq query refused: '{name}' reads outside the query's input, which "
             "json-processor does not allow"
         )
-    reply = _WORKER.ask({"query": text, "input": value, "max": MAX_OUTPUTS}, timeout)
+    reply = _WORKER.ask({"query": text, "input": value, "max": MAX_OUTPUTS}, timeout, cancelled)
     if "ok" in reply:
         outputs: list[Any] = reply["ok"]
         return outputs

@@ -29,10 +29,10 @@ def _input(raw: Any) -> Any:
     return raw
 
 
-def _query(query: str, value: Any) -> list[Any]:
+def _query(query: str, value: Any, context: ToolContext) -> list[Any]:
     from kernel_core.runtime.tools.jq_query import query as jq_query
 
-    return jq_query(query, value)
+    return jq_query(query, value, cancelled=context.cancelled)
 
 
 def run(params: dict[str, Any], context: ToolContext) -> ToolOutput:
@@ -42,7 +42,7 @@ def run(params: dict[str, Any], context: ToolContext) -> ToolOutput:
     if operation in ("query", "transform", "jq"):
         if "input" not in params:
             raise ToolValidationError("Missing required parameter 'input'")
-        outputs = _query(query, _input(params["input"]))
+        outputs = _query(query, _input(params["input"]), context)
         value = outputs[0] if len(outputs) == 1 else (outputs or None)
         return data_output(
             value,
@@ -82,7 +82,7 @@ def run(params: dict[str, Any], context: ToolContext) -> ToolOutput:
             item = json.loads(line)
         except ValueError as err:
             raise ToolValidationError(f"Invalid JSON on line {number}: {err}") from None
-        outputs.extend(_query(query, item))
+        outputs.extend(_query(query, item, context))
     return data_output(
         outputs,
         envelope(

@@ -210,3 +210,31 @@ def test_a_late_breakpoint_puts_no_line_hook_in_functions_that_cannot_reach_it(
     # `hot` ran with a call hook only: no line hook outside the function that holds it
     [done] = [t for t in printed(dbg) if t.startswith("done\t")]
     assert done.rstrip("\n").split("\t")[-1] == "c"
+
+
+def test_a_hit_condition_alone_is_counted_in_its_line() -> None:
+    source = Path(HOT).read_text()
+    line = marker_line(HOT, "sum")
+    text, _, sites = instrument(source, [line], {}, iter(range(1, 9)).__next__, {line: "% 2"})
+    assert [site.hit for site in sites] == ["% 2"]
+    assert text.splitlines()[line - 1].startswith(
+        "  __llmspell_hc[1] = __llmspell_hc[1] + 1 if __llmspell_hc[1] % 2 == 0 then"
+    )
+
+
+def test_a_hit_condition_changed_after_its_line_loaded_counts_again_from_zero(
+    dbg: Debugger,
+) -> None:
+    line = marker_line(HOT, "sum")
+    dbg.set_breakpoints(HOT, {"line": line, "hitCondition": "== 3"})
+    msg_id = dbg.run_file(HOT)
+    dbg.stopped()
+    assert dbg.locals()["i"] == "3"
+    # the count compiled into the line is stale now: passes 4, 5 are hits 1, 2
+    dbg.set_breakpoints(HOT, {"line": line, "hitCondition": "== 2"})
+    dbg.ok("continue", threadId=1)
+    dbg.stopped()
+    assert dbg.locals()["i"] == "5"
+    dbg.set_breakpoints(HOT)
+    dbg.ok("continue", threadId=1)
+    assert dbg.shell_reply(msg_id)["status"] == "ok"

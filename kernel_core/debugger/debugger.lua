@@ -292,7 +292,7 @@ end
 --- A breakpoint's line was reached in the frame just below `entry` (the caller of hit);
 --- `skip`: that many user frames on top are not where it was reached (see enter_stop).
 --- `known`: the line already found the condition true (compiled into it: a site).
-local function hit(bp, skip, known)
+local function hit(bp, skip, known, counted)
   local thread = co_running()
   local env
   if (bp.condition and not known) or bp.log then
@@ -326,9 +326,12 @@ local function hit(bp, skip, known)
     end
     if not result then return end
   end
-  -- counted here; Python hears of it only when the breakpoint stops or logs
-  bp.hits = bp.hits + 1
-  if bp.hit and not bp.hit(bp.hits) then return end
+  -- counted here (or in the line: `counted`); Python hears of it only when the breakpoint
+  -- stops or logs
+  if not counted then
+    bp.hits = bp.hits + 1
+    if bp.hit and not bp.hit(bp.hits) then return end
+  end
   host.hit_count(bp.id, bp.hits)
   if bp.log then
     host.output("console", interpolate(bp.log, env) .. "\n")
@@ -342,8 +345,13 @@ end
 local function covered(source, line, bp)
   local inst = instrumented[source]
   inst = inst and inst[line]
+  if type(inst) == "table" then -- a hit count compiled in: {hit = spec}, no condition
+    return bp.condition == nil and bp.hit_spec == inst.hit
+  end
   return inst == true or (inst ~= nil and inst == bp.condition)
 end
+local hit_counts = {} -- hit_counts[site]: passes counted by a line that counts them itself
+G.__llmspell_hc = hit_counts
 
 --- The check instrumented lines call: `__llmspell_bp(LINE, SITE)` (a plain check: SITE
 --- names the source without asking Lua, which would allocate), or from a compiled
@@ -355,6 +363,12 @@ local function bp_check(line, site, state)
     local lines = s and bps[s.source]
     local bp = lines and lines[line]
     if not (bp and bp.enabled) then return end
+    if s.hit then
+      -- the line counted the pass and its hit condition held on `state`, the count
+      if bp.condition ~= nil or bp.hit_spec ~= s.hit then return end -- stale: the hook has it
+      bp.hits = state
+      return hit(bp, nil, true, true)
+    end
     if s.condition == nil then return hit(bp) end
     -- a site whose breakpoint changed is stale: the fallback hook checks that line now
     if bp.condition == s.condition then return hit(bp, nil, state == nil) end
@@ -662,6 +676,10 @@ function D.set_breakpoints(source, specs)
       end
     end
   end
+  -- lines that count their own hits start again from 0, as bp.hits does
+  for id, site in pairs(sites) do
+    if site.hit and site.source == source then hit_counts[id] = 0 end
+  end
   local lines, results = {}, {}
   for i, spec in ipairs(specs) do
     local result = { ok = true }
@@ -676,7 +694,7 @@ function D.set_breakpoints(source, specs)
     end
     if result.ok and spec.hit and spec.hit ~= "" then
       local test, err = hit_test(spec.hit)
-      if not test then result = { ok = false, message = err } else bp.hit = test end
+      if not test then result = { ok = false, message = err } else bp.hit, bp.hit_spec = test, spec.hit end
     end
     if result.ok then
       lines[spec.line] = bp
@@ -703,6 +721,19 @@ function D.breakpoint_lines(source)
   return out
 end
 
+--- The hit conditions of a source's breakpoints without a condition, by line (instrument.py
+--- compiles their counting in).
+function D.breakpoint_hits(source)
+  local out = {}
+  local lines = bps[source]
+  if lines then
+    for line, bp in pairs(lines) do
+      if bp.hit_spec and not bp.condition then out[line] = bp.hit_spec end
+    end
+  end
+  return out
+end
+
 --- The conditions of a source's breakpoints, by line (instrument.py compiles them in).
 function D.breakpoint_conditions(source)
   local out = {}
@@ -721,8 +752,14 @@ local compiled = {} -- compiled[source] = {line = condition}: the sites of the n
 function D.add_sites(source, list)
   local by_line = {}
   for _, site in ipairs(list) do
-    sites[site.id] = { source = source, line = site.line, condition = site.condition }
-    by_line[site.line] = site.condition or true
+    sites[site.id] = { source = source, line = site.line, condition = site.condition,
+                       hit = site.hit }
+    if site.hit then
+      hit_counts[site.id] = 0
+      by_line[site.line] = { hit = site.hit }
+    else
+      by_line[site.line] = site.condition or true
+    end
   end
   compiled[source] = by_line
 end

@@ -10,6 +10,7 @@ evaluated in the line itself gets ``if (COND) then __llmspell_bp(L, SITE) end`` 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -92,6 +93,7 @@ class Site:
     id: int
     line: int
     condition: str | None
+    hit: str | None = None  # a hit condition whose counting is compiled in (no condition)
 
 
 def instrument(
@@ -99,10 +101,12 @@ def instrument(
     lines: list[int],
     conditions: dict[int, str] | None = None,
     next_site: Callable[[], int] | None = None,
+    hits: dict[int, str] | None = None,
 ) -> tuple[str, list[int], list[Site]]:
     """Insert breakpoint checks on ``lines`` (those where a statement starts). A line with a
     condition in ``conditions`` that can be evaluated in place gets it compiled in, under a
-    site id from ``next_site``.
+    site id from ``next_site``. A line with a hit condition in ``hits`` (and no condition)
+    counts its passes itself and calls the debugger only when the hit condition holds.
 
     Returns the new source, the lines that got a check and the compiled sites.
     """
@@ -119,11 +123,36 @@ def instrument(
             inline = inline_condition(text) if text else None
             visible = visible_locals(source, offset) if inline is not None else None
             compiled = compiled_check(line, site, inline, visible) if inline and visible else None
+            counting = hit_check(line, site, (hits or {}).get(line)) if not text else None
             if compiled is not None:
                 check = compiled
                 sites.append(Site(site, line, text))
+            elif counting is not None:
+                check = counting
+                sites.append(Site(site, line, None, (hits or {})[line]))
             else:
                 check = f"{CHECK}({line}, {site}) "
                 sites.append(Site(site, line, None))
         out = f"{out[:offset]}{check}{out[offset:]}"
     return out, sorted(targets), sites
+
+
+_HIT = re.compile(r"^\s*(>=|==|<=|>|<|%)?\s*(\d+)\s*$")
+HIT_COUNTS = "__llmspell_hc"
+
+
+def hit_check(line: int, site: int, spec: str | None) -> str | None:
+    """The text that counts a line's passes in Lua and calls the debugger only on those its
+    hit condition accepts (debugger.lua's hit_test, the same forms), or None."""
+    match = _HIT.match(spec or "")
+    if match is None:
+        return None
+    op, n = match.group(1) or ">=", int(match.group(2))
+    count = f"{HIT_COUNTS}[{site}]"
+    if op == "%":
+        if n == 0:
+            return None
+        test = f"{count} % {n} == 0"
+    else:
+        test = f"{count} {op} {n}"
+    return f"{count} = {count} + 1 if {test} then {CHECK}({line}, {site}, {count}) end "

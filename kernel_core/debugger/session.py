@@ -259,8 +259,13 @@ class DebugSession:
         if not lines:
             return source, []
         conditions = {int(k): str(v) for k, v in self.lua.breakpoint_conditions(chunkname).items()}
-        text, checked, sites = instrument(source, lines, conditions, lambda: next(self._sites))
-        table = [{"id": s.id, "line": s.line, "condition": s.condition} for s in sites]
+        hits = {int(k): str(v) for k, v in self.lua.breakpoint_hits(chunkname).items()}
+        text, checked, sites = instrument(
+            source, lines, conditions, lambda: next(self._sites), hits
+        )
+        table = [
+            {"id": s.id, "line": s.line, "condition": s.condition, "hit": s.hit} for s in sites
+        ]
         self.lua.add_sites(chunkname, self.runtime.to_lua(table))
         return text, checked
 

@@ -40,7 +40,9 @@ def profile_events(client: Debugger) -> list[dict[str, object]]:
 def test_a_client_profiles_a_cell_and_sees_it_live_and_at_the_end(dbg: Debugger) -> None:
     started = dbg.ok("llmspell/profileStart")
     assert started == {"mode": "sampling", "rate": 1000.0, "running": True}
+    began = time.monotonic()
     dbg.shell_reply(dbg.execute(TWO_FUNCTIONS.replace("{seconds}", "2.2")), timeout=30)
+    elapsed = time.monotonic() - began
     dbg.drain(0.3)
     events = profile_events(dbg)
     live = [e for e in events if not e.get("runEnded")]
@@ -55,7 +57,8 @@ def test_a_client_profiles_a_cell_and_sees_it_live_and_at_the_end(dbg: Debugger)
     assert 0 < first.total < final.total
     stopped = Profile.from_json(dbg.ok("llmspell/profileStop")["profile"])
     assert stopped.total == pytest.approx(final.total)
-    assert 1.9 < stopped.duration < 4.0
+    # the run's own time: at least its CPU time, at most the request's (not the idle after)
+    assert 1.9 < stopped.duration <= elapsed
 
 
 def test_profiling_spans_cells_until_stopped_and_the_last_profile_stays(dbg: Debugger) -> None:

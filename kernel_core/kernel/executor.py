@@ -189,7 +189,7 @@ class CellExecutor:
         render = self.values.render if self.values is not None else None
         opts = self.runtime.lua.table_from({"max_depth": 4})
         return self._interruptible(
-            lambda: self.runtime.call(self._render_all, render, opts, *values)
+            lambda: self.runtime.call(self._render_all, render, opts, *values, new_run=False)
         )
 
     def _compile_cell(

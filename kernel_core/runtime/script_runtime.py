@@ -452,8 +452,11 @@ class ScriptRuntime:
             return RunOutcome("error", failure=failure, exit_code=1)
         return self.call(fn)
 
-    def call(self, fn: Any, *args: Any) -> RunOutcome:
-        """Call a Lua function under the limits, turning every failure into an outcome."""
+    def call(self, fn: Any, *args: Any, new_run: bool = True) -> RunOutcome:
+        """Call a Lua function under the limits, turning every failure into an outcome.
+
+        ``new_run=False``: a call that finishes the run before it (a cell's result being
+        rendered), which the profiler does not count as a run of its own."""
         self._check_thread()
         timer = None
         if self.limits.time_limit > 0:
@@ -466,6 +469,8 @@ class ScriptRuntime:
             timer.start()
         self._runs += 1
         profiler = self.profiler
+        if profiler is not None and not new_run:
+            profiler = None
         if profiler is not None and self._runs == 1:
             profiler.run_started()
         try:

@@ -1,5 +1,7 @@
 """``llmspell run SCRIPT --connect KERNEL``: run a script on a running kernel, streaming its
-output here. Ctrl+C interrupts the script on the kernel.
+output here. Ctrl+C interrupts the script on the kernel; a kernel that goes away meanwhile
+(``kernel stop``, killed) ends the run with status 1 rather than a wait for a reply that
+cannot come.
 
 The output follows the rules of a local run: ``--output json|pretty`` prints one object
 (the same keys as ``llmspell run --output json``) instead of the streams, and the kernel's
@@ -10,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import time
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +92,7 @@ async def _run(args: argparse.Namespace, connection_file: Path) -> int:
 
         loop.add_signal_handler(signal.SIGINT, on_sigint)
         if args.command == "run":
-            reply = await client.execute(
+            request = client.execute(
                 "",
                 on_message=output.show,
                 msg_type="llmspell_run_request",
@@ -98,10 +102,21 @@ async def _run(args: argparse.Namespace, connection_file: Path) -> int:
                     "allow_stdin": True,
                 },
             )
+        else:
+            request = client.execute(args.code, on_message=output.show)
+        reply = await _unless_kernel_gone(client, request)
+        status: str | None
+        if reply is None:
+            what = "script" if args.command == "run" else "code"
+            message = f"the kernel stopped while the {what} ran (it no longer answers)"
+            if not json_mode:
+                print(f"llmspell: {message}", file=sys.stderr)
+            output.error = {"message": message, "ename": "KernelGone", "report": message}
+            status, code = "error", 1
+        elif args.command == "run":
             status = reply.content.get("status")
             code = int(reply.content.get("exit_code", 0 if status == "ok" else 1))
         else:
-            reply = await client.execute(args.code, on_message=output.show)
             status = reply.content.get("status")
             code = 0 if status == "ok" else 1
     if interrupted and code:
@@ -109,6 +124,33 @@ async def _run(args: argparse.Namespace, connection_file: Path) -> int:
     if json_mode:
         _print_json(args, output, str(status or "error"), code, time.perf_counter() - started)
     return code
+
+
+# The kernel answers its heartbeat from a thread of its own while Lua runs or is paused, so
+# silence means the process is gone (stopped, killed, crashed): a reply will never come.
+# Several misses in a row, so that a loaded machine's slow answer is not taken for death.
+HEARTBEAT_EVERY = 1.0
+HEARTBEAT_MISSES = 3
+
+
+async def _unless_kernel_gone(
+    client: KernelClient, request: Coroutine[Any, Any, Message]
+) -> Message | None:
+    """The reply to ``request``, or None once the kernel stops answering its heartbeat."""
+    task = asyncio.ensure_future(request)
+    misses = 0
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_EVERY)
+        if done:
+            return task.result()
+        misses = 0 if await client.heartbeat(timeout=HEARTBEAT_EVERY) else misses + 1
+        if task.done():
+            return task.result()
+        if misses >= HEARTBEAT_MISSES:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return None
 
 
 def _print_json(

@@ -22,6 +22,7 @@ import lupa.lua54 as lupa
 
 from kernel_core.config import Config
 from kernel_core.hooks.async_arm import AsyncArmer, read_hook_pointer
+from kernel_core.runtime import blocked_read
 from kernel_core.runtime.convert import Converter
 from kernel_core.runtime.errors import ScriptError
 from kernel_core.runtime.failure import ScriptFailure, failure_from_lua, syntax_failure
@@ -382,6 +383,8 @@ class ScriptRuntime:
         with self._abort_lock:
             self._pending_abort = (kind, text)
         self._armer.arm()
+        # a read of stdin blocks in C, where the armed hook waits for it to return
+        blocked_read.wake(self._owner, self.native_thread_id, self.abort_pending)
 
     def cancel_abort(self) -> None:
         """Forget an abort that arrived after the script it was meant for ended (any thread)."""

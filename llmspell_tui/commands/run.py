@@ -151,6 +151,9 @@ def _install_sigint(execution: _Execution) -> Any:
         if execution.runtime is not None:
             execution.runtime.request_abort("interrupt", "interrupted by user (Ctrl+C)")
 
+    from kernel_core.runtime import blocked_read
+
+    blocked_read.install()  # an abort also ends a read of stdin (Lua's io.read)
     return signal.signal(signal.SIGINT, on_sigint)
 
 

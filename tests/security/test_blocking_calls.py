@@ -111,3 +111,52 @@ def test_interrupt_stops_a_read_of_stdin_nobody_answers(kernel: Kernel) -> None:
     assert reply["content"]["ename"] == "Interrupted", reply["content"]
     collect(client, msg_id)
     assert outputs(run_cell(client, "40 + 2")[1]) == [("execute_result", {"text/plain": "42"})]
+
+
+def _reader(tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
+    """`llmspell run` of a script that reads stdin, from a pipe nobody writes to."""
+    script = tmp_path / "read.lua"
+    script.write_text('io.stderr:write("reading\\n")\nlocal l = io.read()\nprint("after", l)\n')
+    env = dict(os.environ, LLMSPELL_STATE__PATH=str(tmp_path / "state.sqlite3"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llmspell_tui", "run", *extra, str(script)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stderr is not None
+    assert proc.stderr.readline() == "reading\n"
+    return proc
+
+
+def test_time_limit_stops_a_read_of_stdin(tmp_path: Path) -> None:
+    proc = _reader(tmp_path, "--time-limit", "1")
+    try:
+        proc.wait(timeout=30)  # stdin stays open: no end of input
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        out, err = proc.stdout.read(), proc.stderr.read()
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert proc.returncode == 1, err
+    assert "time limit of 1s exceeded" in err
+    assert "after" not in out
+
+
+def test_ctrl_c_stops_a_read_of_stdin(tmp_path: Path) -> None:
+    proc = _reader(tmp_path)
+    try:
+        time.sleep(0.3)  # into read(0)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        out, err = proc.stdout.read(), proc.stderr.read()
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert proc.returncode == 130, err
+    assert "after" not in out

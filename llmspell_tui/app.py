@@ -915,7 +915,9 @@ class LlmspellApp(App[int]):
             widget = self.console_pane.query_one("#console-input")
         elif pane == "flamegraph":
             widget = self.flamegraph_pane.graph
-        widget.focus()
+        # at once, not after the queued messages as widget.focus() does: keys typed right
+        # after Alt+4 (already on their way) belong to the pane it goes to
+        self.screen.set_focus(widget)
 
     def _apply_layout(self) -> None:
         hidden = self.layout.hidden

@@ -15,6 +15,7 @@ from rich.cells import cell_len, chop_cells
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -45,6 +46,28 @@ class ConsoleLog(ScrollView, can_focus=True):
         self._first = 0  # the absolute index of entries[0] (entries before it were dropped)
         self._width = 0
         self._styles: dict[str, Style] = {}
+        self._held = False  # scrolled up by the user: the view stays where it is
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if new_value >= self.max_scroll_y:
+            self._held = False  # back at the bottom: follow the output again
+
+    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self._held = True  # the user looks back: new output does not move the view
+        super()._on_mouse_scroll_up(event)
+
+    def action_scroll_up(self) -> None:
+        self._held = True
+        super().action_scroll_up()
+
+    def action_page_up(self) -> None:
+        self._held = True
+        super().action_page_up()
+
+    def action_scroll_home(self) -> None:
+        self._held = True
+        super().action_scroll_home()
 
     def on_mount(self) -> None:
         # published once the new theme's variables are in place (a watch on "theme" runs first)
@@ -72,7 +95,7 @@ class ConsoleLog(ScrollView, can_focus=True):
 
     def write_lines(self, lines: list[str], colour: str) -> None:
         """Append lines (without their newlines) in the theme colour ``colour``."""
-        follow = self.scroll_y >= self.max_scroll_y
+        follow = not self._held
         if len(lines) > self.max_lines:
             self._first += len(lines) - self.max_lines
             lines = lines[-self.max_lines :]
@@ -124,7 +147,8 @@ class ConsoleLog(ScrollView, can_focus=True):
     def _update_size(self, *, follow: bool) -> None:
         self.virtual_size = Size(self._width, len(self._rows))
         if follow:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            # once laid out: the new rows count in max_scroll_y only after the next layout
+            self.scroll_end(animate=False, x_axis=False)
         self.refresh()
 
     def _recolour(self, _theme: object) -> None:

@@ -13,7 +13,14 @@ from typing import Any
 
 from kernel_core.debugger.conditions import visible_locals
 from kernel_core.debugger.instrument import instrument
-from tests.debug_fixtures import Debugger, dbg, debug_kernel, lua_fixture, marker_line
+from tests.debug_fixtures import (
+    Debugger,
+    dbg,
+    debug_kernel,
+    lua_fixture,
+    marker_in_code,
+    marker_line,
+)
 
 __all__ = ["dbg", "debug_kernel"]
 
@@ -236,5 +243,27 @@ def test_a_hit_condition_changed_after_its_line_loaded_counts_again_from_zero(
     dbg.stopped()
     assert dbg.locals()["i"] == "5"
     dbg.set_breakpoints(HOT)
+    dbg.ok("continue", threadId=1)
+    assert dbg.shell_reply(msg_id)["status"] == "ok"
+
+
+def test_a_compiled_condition_in_a_kernel_cell_sees_the_cells_locals(dbg: Debugger) -> None:
+    first = "limit = 20\nlocal earlier = 3\n"
+    assert dbg.shell_reply(dbg.execute(first))["status"] == "ok"
+    code = "local total = 0\nfor i = 1, 10 do\n  total = total + i -- @bp c\nend\nprint(total)\n"
+    path = dbg.ok("dumpCell", code=code)["sourcePath"]
+    line = marker_in_code(code, "c")
+    # `total` and `i` are this cell's locals (compiled in); `limit` a global (evaluated)
+    dbg.set_breakpoints(path, {"line": line, "condition": "total > 20 and i % 2 == 0"})
+    msg_id = dbg.execute(code)
+    dbg.stopped()
+    assert (dbg.locals()["i"], dbg.locals()["total"]) == ("8", "28")
+    dbg.set_breakpoints(path, {"line": line, "condition": "total > limit and i < 8"})
+    dbg.ok("continue", threadId=1)
+    assert dbg.shell_reply(msg_id)["status"] == "ok"
+    msg_id = dbg.execute(code)
+    dbg.stopped()
+    assert (dbg.locals()["i"], dbg.locals()["total"]) == ("7", "21")
+    dbg.set_breakpoints(path)
     dbg.ok("continue", threadId=1)
     assert dbg.shell_reply(msg_id)["status"] == "ok"

@@ -288,8 +288,15 @@ end
 local real_debug = G.debug
 local safe_debug = {
   traceback = real_debug.traceback,
-  getinfo = function(...)
-    local info = real_debug.getinfo(...)
+  -- a level counts from the caller, as in Lua (1 is not this wrapper); a function's
+  -- info, or another thread's, needs no shift
+  getinfo = function(what, ...)
+    local info
+    if math_type(what) == "integer" and what > 0 then
+      info = real_debug.getinfo(what + 1, ...)
+    else
+      info = real_debug.getinfo(what, ...)
+    end
     if info then info.func = nil end
     return info
   end,

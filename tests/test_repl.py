@@ -157,3 +157,18 @@ def test_a_killed_repl_takes_its_kernel_with_it(repl: pexpect.spawn) -> None:
             return
         time.sleep(0.05)
     pytest.fail(f"the kernel (pid {pid}) outlived the REPL")
+
+
+def test_a_kernel_gone_under_a_running_cell_ends_the_repl(repl: pexpect.spawn) -> None:
+    # `kernel stop` (or a crash) while a cell runs: the REPL said nothing and waited for a
+    # reply forever, and Ctrl+C then printed asyncio's "Task exception was never retrieved"
+    repl.expect(PROMPT.format(1))
+    _, pid = the_repl_kernel()
+    repl.send("while true do end\r")
+    time.sleep(1.0)
+    os.kill(pid, 9)
+    repl.expect(r"the kernel stopped while the cell ran", timeout=30)
+    repl.expect(pexpect.EOF, timeout=20)
+    assert "Traceback" not in (repl.before or "")
+    repl.close()
+    assert repl.exitstatus == 1

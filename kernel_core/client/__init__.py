@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kernel_core.client.client import KernelClient, KernelTimeout
+from kernel_core.client.client import KernelClient, KernelGone, KernelTimeout
 from kernel_core.client.debug import DebugClient, DebugEvent, DebugRequestFailed, MessageStream
 
 __all__ = [
@@ -10,6 +10,7 @@ __all__ = [
     "DebugEvent",
     "DebugRequestFailed",
     "KernelClient",
+    "KernelGone",
     "KernelTimeout",
     "MessageStream",
 ]

@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import zmq
 import zmq.asyncio
@@ -26,10 +26,24 @@ log = logging.getLogger(__name__)
 
 Listener = Callable[[Message], None]
 InputHandler = Callable[[str, bool], Awaitable[str]]
+T = TypeVar("T")
 
 
 class KernelTimeout(LlmspellError):
     """The kernel did not answer in time."""
+
+
+class KernelGone(LlmspellError):
+    """The kernel stopped answering its heartbeat while a request waited for its reply."""
+
+    exit_status = 1
+
+
+# A kernel answers its heartbeat from a thread of its own while Lua runs or is paused, so
+# silence means the process is gone (stopped, killed, crashed) and no reply will come.
+# Several misses in a row, so that a loaded machine's slow answer is not taken for death.
+HEARTBEAT_EVERY = 1.0
+HEARTBEAT_MISSES = 3
 
 
 class KernelClient:
@@ -265,6 +279,30 @@ class KernelClient:
             return reply
         finally:
             remove()
+
+    async def unless_gone(self, request: Awaitable[T], what: str = "the request") -> T:
+        """Await ``request``; raise KernelGone once the kernel stops answering its heartbeat.
+
+        A reply waited for without a timeout (a cell, a script) would otherwise wait forever
+        for a kernel that ``kernel stop`` ended or that died.
+        """
+        task = asyncio.ensure_future(request)
+        misses = 0
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_EVERY)
+                if done:
+                    return task.result()
+                misses = 0 if await self.heartbeat(timeout=HEARTBEAT_EVERY) else misses + 1
+                if task.done():
+                    return task.result()
+                if misses >= HEARTBEAT_MISSES:
+                    raise KernelGone(f"the kernel stopped while {what} ran (it no longer answers)")
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def interrupt(self) -> None:
         """Ask the kernel to interrupt the running code."""

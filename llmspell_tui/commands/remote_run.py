@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import sys
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kernel_core.client import KernelClient
+from kernel_core.client import KernelClient, KernelGone
 from kernel_core.kernel.registry import resolve_kernel
 from kernel_core.protocol.wire import Message
 from llmspell_tui.commands.output import strip_ansi, use_colour
@@ -86,7 +85,7 @@ async def _run(args: argparse.Namespace, connection_file: Path) -> int:
             interrupted = True
             task = loop.create_task(client.interrupt())
             pending.add(task)
-            task.add_done_callback(pending.discard)
+            task.add_done_callback(_settled(pending))
 
         import signal
 
@@ -104,21 +103,22 @@ async def _run(args: argparse.Namespace, connection_file: Path) -> int:
             )
         else:
             request = client.execute(args.code, on_message=output.show)
-        reply = await _unless_kernel_gone(client, request)
+        what = "the script" if args.command == "run" else "the code"
         status: str | None
-        if reply is None:
-            what = "script" if args.command == "run" else "code"
-            message = f"the kernel stopped while the {what} ran (it no longer answers)"
+        try:
+            reply = await client.unless_gone(request, what)
+        except KernelGone as exc:
             if not json_mode:
-                print(f"llmspell: {message}", file=sys.stderr)
-            output.error = {"message": message, "ename": "KernelGone", "report": message}
+                raise  # said as every llmspell error is, status 1
+            output.error = {"message": str(exc), "ename": "KernelGone", "report": str(exc)}
             status, code = "error", 1
-        elif args.command == "run":
-            status = reply.content.get("status")
-            code = int(reply.content.get("exit_code", 0 if status == "ok" else 1))
         else:
             status = reply.content.get("status")
             code = 0 if status == "ok" else 1
+            if args.command == "run":
+                code = int(reply.content.get("exit_code", code))
+        for task in pending:
+            task.cancel()  # an interrupt still waiting for a kernel that is gone
     if interrupted and code:
         code = 130
     if json_mode:
@@ -126,31 +126,16 @@ async def _run(args: argparse.Namespace, connection_file: Path) -> int:
     return code
 
 
-# The kernel answers its heartbeat from a thread of its own while Lua runs or is paused, so
-# silence means the process is gone (stopped, killed, crashed): a reply will never come.
-# Several misses in a row, so that a loaded machine's slow answer is not taken for death.
-HEARTBEAT_EVERY = 1.0
-HEARTBEAT_MISSES = 3
+def _settled(pending: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
+    """A done callback: forget the task and take its failure (an interrupt the kernel did not
+    answer), which asyncio would otherwise print as a traceback on exit."""
 
+    def done(task: asyncio.Task[None]) -> None:
+        pending.discard(task)
+        if not task.cancelled():
+            task.exception()
 
-async def _unless_kernel_gone(
-    client: KernelClient, request: Coroutine[Any, Any, Message]
-) -> Message | None:
-    """The reply to ``request``, or None once the kernel stops answering its heartbeat."""
-    task = asyncio.ensure_future(request)
-    misses = 0
-    while True:
-        done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_EVERY)
-        if done:
-            return task.result()
-        misses = 0 if await client.heartbeat(timeout=HEARTBEAT_EVERY) else misses + 1
-        if task.done():
-            return task.result()
-        if misses >= HEARTBEAT_MISSES:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            return None
+    return done
 
 
 def _print_json(

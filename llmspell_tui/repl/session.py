@@ -26,7 +26,7 @@ from prompt_toolkit.lexers import PygmentsLexer
 from prompt_toolkit.patch_stdout import patch_stdout
 from pygments.lexers.scripting import LuaLexer
 
-from kernel_core.client import KernelClient
+from kernel_core.client import KernelClient, KernelGone
 from kernel_core.protocol.wire import Message
 from llmspell_tui.kernel_process import start_kernel, stop_kernel
 
@@ -236,7 +236,13 @@ class CellRunner:
             return
         task = asyncio.get_running_loop().create_task(self.client.interrupt())
         self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        task.add_done_callback(self._settled)
+
+    def _settled(self, task: asyncio.Task[None]) -> None:
+        # take an unanswered interrupt's failure, which asyncio would print as a traceback
+        self._pending.discard(task)
+        if not task.cancelled():
+            task.exception()
 
     async def run(self, code: str) -> Message:
         """Execute a cell, printing its output; returns the execute_reply."""
@@ -249,7 +255,15 @@ class CellRunner:
             _print_message(msg)
 
         try:
-            reply = await self.client.execute(code, on_message=show)
+            # a kernel stopped or killed meanwhile ends the REPL (KernelGone, status 1)
+            try:
+                reply = await self.client.unless_gone(
+                    self.client.execute(code, on_message=show), "the cell"
+                )
+            except KernelGone:
+                for task in self._pending:
+                    task.cancel()  # an interrupt no kernel is left to answer
+                raise
             # Refusals (MessageTooLarge, InvalidContent, ...) publish no error: say why here
             status = reply.content.get("status")
             if status == "error" and not shown_error:
@@ -261,7 +275,7 @@ class CellRunner:
         finally:
             self.running = False
             for task in list(self._pending):
-                with contextlib.suppress(Exception):
+                with contextlib.suppress(Exception, asyncio.CancelledError):
                     await task
 
 

@@ -37,6 +37,7 @@ _ARROW = re.compile(r"^\s*--> (.+):(\d+)$")
 Post = Callable[[UIMessage], object]
 # Parents whose busy/idle status means "code is running" (not kernel_info and the like).
 RUNNING_PARENTS = {"execute_request", "llmspell_run_request"}
+FLOOD_KEEP = 1000  # lines of output kept of what arrives while the app draws one frame
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,12 @@ class KernelBridge:
         self._unlisten: Callable[[], None] | None = None
         # code runs on the shell (a script, paused or not, or a cell): shell requests would wait
         self.shell_busy = False
+
+    @property
+    def flood_keep(self) -> int:
+        """Lines of one frame's output worth drawing: a frame's worth of a flood beyond a
+        few screens would scroll past unseen, and drawing it would delay the next key."""
+        return min(self.scrollback, FLOOD_KEEP) if self.scrollback else FLOOD_KEEP
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -187,7 +194,7 @@ class KernelBridge:
             translated = msg if isinstance(msg, UIMessage) else translate(msg)
             if isinstance(translated, m.Output):
                 if pending is None or not pending.add(translated.stream, translated.text):
-                    pending = m.Output(translated.stream, translated.text, keep=self.scrollback)
+                    pending = m.Output(translated.stream, translated.text, keep=self.flood_keep)
                     self.post(pending)
             elif translated is not None:
                 if isinstance(translated, m.KernelBusy):

@@ -3,9 +3,10 @@
     python3 bench/tui/flood.py [--lines 1000000] [--size 100x30]
 
 The TUI runs the script with ``--no-stop`` in a detached tmux session (TERM=xterm-256color,
-isolated config/data/runtime dirs). While it prints, the benchmark presses ``?`` and waits
-until ``capture-pane`` shows the help screen, then ``Escape`` until it is gone, again and
-again: each is a key's latency as a person sees it (key in, screen changed). The TUI's
+isolated config/data/runtime dirs). While it prints, the benchmark types ``Z`` (a key the
+source has none for: it goes to the console's input) and waits until ``capture-pane`` shows
+it, then Backspace until it is gone, again and again: each is a key's latency as a person
+sees it (key sent, screen changed), tmux's own round trips (~10 ms a poll) included. The TUI's
 resident memory (``/proc/PID/status`` VmRSS) is read at the first line on screen and at
 every key; ``total_s`` is spawn to ``finished (exit 0)`` in the status bar. For comparison,
 ``llmspell run`` prints the same script to /dev/null.
@@ -33,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from bench.kernel.common import emit, machine  # noqa: E402
 
 GOAL_MS = 100.0
-HELP = "Keys (Esc closes)"
+PROBE = "Z"  # typed into the console (the flood's lines have none), then erased
 
 
 def tmux(socket: str, *args: str) -> str:
@@ -114,7 +115,10 @@ def flood(script: Path, size: tuple[int, int], timeout: float) -> None:
             start_rss = rss_mb(pid)
 
             def keys(during: str, into: list[float]) -> None:
-                for key, seen in (("?", lambda s: HELP in s), ("Escape", lambda s: HELP not in s)):
+                for key, seen in (
+                    ("Z", lambda s: PROBE in s),
+                    ("BSpace", lambda s: PROBE not in s),
+                ):
                     sent = time.perf_counter()
                     tmux(socket, "send-keys", "-t", "b", key)
                     # from the key's send, as a person's key press: tmux's own delivery counts

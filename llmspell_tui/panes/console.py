@@ -293,8 +293,8 @@ class ConsolePane(Vertical):
     def write_dropped(self, lines: int) -> None:
         """Say that ``lines`` lines of output came too fast to be kept."""
         self._write(
-            f"… {lines:,} lines of output not shown (more than the scrollback of "
-            f"{self.scrollback:,} lines arrived at once)",
+            f"… {lines:,} lines of output not shown (they came faster than the screen "
+            "could show them)",
             "text-warning",
         )
 

@@ -158,6 +158,10 @@ def render() -> str:
             out += ["", f"#### [{name}.NAME]", "", section.dynamic_doc, ""]
             out += _table(section.dynamic)
         out.append("")
+    out += [*SANDBOX_INTRO.rstrip("\n").split("\n"), ""]
+    out += ["| What | trusted | restricted |", "|---|---|---|"]
+    out += [f"| {what} | {trusted} | {restricted} |" for what, trusted, restricted in SANDBOX_ROWS]
+    out += ["", *SANDBOX_AFTER.rstrip("\n").split("\n"), ""]
     out += [
         "## Example",
         "",
@@ -184,6 +188,87 @@ def render() -> str:
         ERRORS.rstrip("\n"),
     ]
     return "\n".join(out) + "\n"
+
+
+# What each [runtime] sandbox level allows. tests/security/test_sandbox_table.py reads this
+# table from docs/config.md and checks every name in backticks against a runtime at each level.
+SANDBOX_INTRO = """\
+## Sandbox levels
+
+`[runtime] sandbox` (or `--sandbox`) decides what a script may reach. Every path to a
+library is the same table: `require "os"`, `package.loaded.io` and the globals are one.
+Each row is checked against a real runtime by tests/security/test_sandbox_table.py.
+
+"""
+SANDBOX_ROWS = [
+    (
+        "Libraries",
+        (
+            "all of Lua 5.4's: `string`, `table`, `math`, `utf8`, `coroutine`, `os`, `io`, "
+            "`debug`, `package`"
+        ),
+        "the same names, with the limits below",
+    ),
+    (
+        "Functions refused",
+        "none",
+        ("`os.execute`, `io.popen`, `package.loadlib` (C modules: `package.cpath` is empty)"),
+    ),
+    (
+        "Files",
+        "anywhere the user can reach",
+        (
+            "`io.open`, `io.lines`, `io.input`, `io.output`, `os.remove`, `os.rename`, "
+            "`loadfile`, `dofile`, `require`, `Display.image`, `Artifact.store_file` only "
+            "inside the script's directory, the temp directory and `[runtime] allowed_paths` "
+            "(real paths: a symlink or `..` out of them is refused)"
+        ),
+    ),
+    (
+        "Processes",
+        (
+            "`os.execute` (stopped by interrupt and the limits), the `process-executor` "
+            "tool's allowed commands; `io.popen` is Lua's own, which lupa's Lua is built "
+            "without (`'popen' not supported`)"
+        ),
+        "none",
+    ),
+    (
+        "Environment",
+        "`os.getenv` reads any variable",
+        (
+            "`os.getenv` reads what the `environment-reader` tool reads: `HOME`, `PATH`, "
+            "`USER`, `LANG`, ... and never a secret: `*KEY*`, `*TOKEN*`, `*SECRET*`, "
+            "`*PASSWORD*`, ..."
+        ),
+    ),
+    (
+        "Bytecode",
+        "`load`, `loadfile`, `dofile`, `require` accept binary chunks, as in Lua",
+        "refused by `load`, `loadfile`, `dofile` and `require`, whatever the mode",
+    ),
+    (
+        "Debug library",
+        "all of it",
+        "only `debug.traceback` and `debug.getinfo` (which hands back no `func`)",
+    ),
+    (
+        "Tools",
+        "file tools only inside `[tools] allowed_paths`",
+        "the same, and no `process-executor`",
+    ),
+    (
+        "lupa's bridge",
+        "absent: no `python` global, no `package.loaded.python`",
+        "absent",
+    ),
+]
+SANDBOX_AFTER = """\
+Not hidden at either level: `package.searchpath` (and `require`'s error message) tell whether
+a readable file exists at a path outside the allowed paths, since Lua's searcher must open it
+to say; no contents are read. Limits (`time_limit`, `instruction_limit`, interrupt) reach
+every coroutine, however made, at both levels.
+"""
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -49,6 +49,36 @@ def tmux(socket: str, *args: str) -> str:
     ).stdout
 
 
+# A minimal Textual app showing the same file, measured the same way: what Python and Textual
+# cost on this machine before any of llmspell's own work.
+BASELINE = """
+import sys
+from textual.app import App
+from textual.widgets import Static
+class Minimal(App):
+    def compose(self):
+        yield Static(open(sys.argv[1]).read())
+Minimal().run()
+"""
+
+
+def baseline_run(size: tuple[int, int], timeout: float = 30) -> float:
+    """Seconds from spawn to the file's first line on screen, for the minimal app."""
+    socket = f"llmspell-bench-{uuid.uuid4().hex[:8]}"
+    command = [sys.executable, "-c", BASELINE, str(SCRIPT)]
+    shell = f"cd {shlex.quote(str(ROOT))} && exec env TERM=xterm-256color {shlex.join(command)}"
+    started = time.perf_counter()
+    tmux(socket, "new-session", "-d", "-s", "b", "-x", str(size[0]), "-y", str(size[1]), shell)
+    try:
+        while time.perf_counter() - started < timeout:
+            if FIRST_LINE in tmux(socket, "capture-pane", "-p", "-t", "b"):
+                return time.perf_counter() - started
+            time.sleep(0.005)
+    finally:
+        tmux(socket, "kill-server")
+    raise RuntimeError("the minimal app never showed the file")
+
+
 def one_run(size: tuple[int, int], timeout: float = 30) -> dict[str, float]:
     """Seconds from spawn to the first paint and to the entry stop shown."""
     socket = f"llmspell-bench-{uuid.uuid4().hex[:8]}"
@@ -98,11 +128,12 @@ def main() -> None:
     runs = []
     for index in range(args.runs):
         times = one_run((width, height))
+        times["baseline_source_shown"] = baseline_run((width, height))  # interleaved
         runs.append(times)
         emit({"kind": "run", "run": index, **{k: round(v * 1000, 1) for k, v in times.items()}})
     medians = {
         figure: round(statistics.median(r[figure] for r in runs) * 1000, 1)
-        for figure in ("first_paint", "source_shown", "stopped_shown")
+        for figure in ("first_paint", "source_shown", "stopped_shown", "baseline_source_shown")
     }
     emit(
         {

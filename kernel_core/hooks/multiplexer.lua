@@ -49,7 +49,8 @@ local abort_mt = {
   __tostring = function(self) return self.message end,
 }
 
---- An error value that ends a run: kind is "interrupt", "time", "instructions" or "exit".
+--- An error value that ends a run: kind is "interrupt", "time", "instructions", "memory"
+--- or "exit".
 function M.abort_error(kind, message, extra)
   local err = setmetatable({ llmspell_abort = kind, message = message }, abort_mt)
   if extra then for k, v in pairs(extra) do err[k] = v end end
@@ -138,14 +139,45 @@ local function ending_run()
   return running ~= nil and M.unprotected[running.func] == true
 end
 
+-- Where the script is, innermost first: the running thread's frames, then those of the
+-- threads that resumed it (a memory limit is reported where the heap grew, also inside a
+-- coroutine). Called from on_count; Python trims the hook's own frames.
+local function where_frames()
+  local frames = M.capture_frames(nil, 2)
+  local parent_of, co = M.parent_of, co_running()
+  for _ = 1, 50 do
+    co = parent_of[co]
+    if co == nil then break end
+    local more = M.capture_frames(co, 0)
+    for i = 1, #more do frames[#frames + 1] = more[i] end
+  end
+  return frames
+end
+
 local function on_count(co)
   local _, _, count = gethook()
   if count == 1 then
     -- armed asynchronously from Python: ask why, exactly once
     M.stats.async_fired = M.stats.async_fired + 1
     local action, message = host.on_async()
-    if action == "interrupt" or action == "time" then
+    if action == "where" then
+      -- the heap grows near the memory limit: remember where, for an allocation the limit
+      -- refuses (LUA_ERRMEM runs no message handler; runtime/memory_watch.py)
+      M.last_seen = where_frames()
+      apply(nil)
+      return
+    end
+    if action == "memory" and ending_run() then
+      -- the run ends already (the allocator refused inside a coroutine Lua's own
+      -- coroutine.wrap ran): that error is the report
+      apply(nil)
+      return
+    end
+    if action == "interrupt" or action == "time" or action == "memory" then
       aborting = M.abort_error(action, message)
+      -- the memory watcher stopped the run before the allocator must refuse: the report
+      -- shows where the heap grew, inside a coroutine too
+      if action == "memory" then aborting.where = where_frames() end
       M.apply_all()
       -- armed while a C function ran (a read of stdin) that a tail call returned straight
       -- to the code ending the run: raised there it escaped the run (see below); the run's
@@ -327,6 +359,7 @@ M.coroutine_frames = setmetatable({}, { __mode = "k" })
 --- Start a run: install the budget (0 = none) and clear any abort.
 function M.begin_run(instruction_limit)
   aborting, ending = nil, false
+  M.last_seen = nil
   M.instruction_limit = instruction_limit
   if instruction_limit and instruction_limit > 0 then
     budget_step = math.max(2, math.min(10000, instruction_limit // 10))

@@ -157,6 +157,7 @@ class ScriptRuntime:
         self._pending_actions: list[str] = []  # e.g. "debug": serve queued DAP requests
         self._armer = AsyncArmer()
         self._closers: list[Callable[[], None]] = []
+        self._memory_watch: Any = None  # a MemoryWatcher, from the first run with a memory limit
         self._closed = False
         self.hooks: HookDispatcher = NoHooks()  # replaced by the Hook global
         self.debugger: Any = None  # a DebugSession, when a debugger is attached
@@ -188,7 +189,14 @@ class ScriptRuntime:
         self.host.read = self.host_function("io.read", self._read)
         self.host.execute = self.host_function("os.execute", self._os_execute)
         self.runner = self.load_lua("kernel_core.runtime.lua", "runner.lua", self.host, self.mux)
-        limited = self.limits.time_limit > 0 or self.limits.instruction_limit > 0
+        # a memory limit someone set reaches coroutines too (the watcher's abort must reach
+        # a coroutine that allocates, or it thrashes at the allocator's cap); the default cap
+        # alone keeps Lua's coroutines, ~5x faster to create and resume (docs/benchmarks.md)
+        limited = (
+            self.limits.time_limit > 0
+            or self.limits.instruction_limit > 0
+            or (self.limits.memory_limit > 0 and config.origin("runtime.memory_limit") != "default")
+        )
         options = self.lua.table_from(
             {
                 "level": self.sandbox_level,
@@ -376,7 +384,7 @@ class ScriptRuntime:
     def request_abort(self, kind: str = "interrupt", message: str | None = None) -> None:
         """Stop the running script at its next instruction; safe from any thread.
 
-        ``kind`` is "interrupt" or "time". The script sees an error it cannot swallow with
+        ``kind`` is "interrupt", "time" or "memory". The script sees an error it cannot swallow with
         pcall; the run ends with status "interrupted" or "limit".
         """
         text = message or "interrupted by user"
@@ -476,10 +484,13 @@ class ScriptRuntime:
             profiler = None
         if profiler is not None and self._runs == 1:
             profiler.run_started()
+        watch = self._memory_watcher() if self._runs == 1 else None
         try:
             ok, payload = self.runner.run(self.limits.instruction_limit, fn, *args)
         finally:
             self._runs -= 1
+            if watch is not None:
+                watch.run_ended()  # before the pending abort is cleared: none comes after
             if profiler is not None and self._runs == 0:
                 profiler.run_ended()
             if self.native_streams and self._runs == 0:
@@ -501,24 +512,61 @@ class ScriptRuntime:
             return RunOutcome("interrupted", failure=failure, exit_code=130)
         if failure.abort in ("time", "instructions"):
             return RunOutcome("limit", failure=failure, exit_code=1)
-        # bare: a memory error re-raised by a host function (a hook callback that hit the
-        # limit inside Tool.execute) carries the caller's position
-        if failure.bare_message == "not enough memory":
-            self.lua.eval("collectgarbage('collect')")
-            limit = self.limits.memory_limit
+        # "memory": the watcher stopped the run near the limit (memory_watch.py); bare: the
+        # allocator refused (one big allocation, or a host function re-raised the error with
+        # the caller's position)
+        if failure.abort == "memory" or failure.bare_message == "not enough memory":
+            self._memory_failure(failure, last_seen=bool(getattr(payload, "last_seen", False)))
+            return RunOutcome("limit", failure=failure, exit_code=1)
+        return RunOutcome("error", failure=failure, exit_code=1)
+
+    def _memory_watcher(self) -> Any:
+        limit = self.limits.memory_limit
+        if limit <= 0:
+            return None
+        if self._memory_watch is None:
+            from kernel_core.runtime.memory_watch import MemoryWatcher
+
+            self._memory_watch = MemoryWatcher(
+                self.lua,
+                limit,
+                lambda used: self.request_abort(
+                    "memory", f"memory limit of {limit / 1024**2:g} MiB exceeded"
+                ),
+                lambda: self.request_action("where"),
+            )
+            self.add_closer(self._memory_watch.close)
+        self._memory_watch.run_started()
+        return self._memory_watch
+
+    def _memory_failure(self, failure: ScriptFailure, *, last_seen: bool) -> None:
+        from kernel_core.runtime.memory_watch import memory_hint
+
+        soft = failure.abort == "memory"
+        used = int(self.lua.get_memory_used() or 0)
+        # what the failed run held goes now; a coroutine it made is parked until its
+        # pointer is forgotten (multiplexer.lua's graveyard), so collect again after that
+        self.lua.eval("collectgarbage('collect')")
+        self.mux.flush_graveyard()
+        self.lua.eval("collectgarbage('collect')")
+        limit = self.limits.memory_limit
+        if not soft:
             position = failure.message.removesuffix(failure.bare_message)
             failure.message = position + (
                 f"memory limit of {limit / 1024**2:g} MiB exceeded" if limit else "out of memory"
             )
-            failure.suggestion = (
-                "raise [runtime] memory_limit in llmspell.toml or pass --memory-limit, "
-                "or keep fewer values alive"
-            )
-            # reported as the other limits are; Lua runs no message handler for a memory
-            # error, so there is a location only when a host function re-raised it
-            failure.abort = "memory"
-            return RunOutcome("limit", failure=failure, exit_code=1)
-        return RunOutcome("error", failure=failure, exit_code=1)
+        failure.abort = "memory"  # reported as the other limits are
+        if not limit:
+            failure.suggestion = "the machine ran out of memory: keep fewer values alive"
+            return
+        failure.suggestion = memory_hint(
+            limit,
+            soft=soft,
+            used=used,
+            held_after=int(self.lua.get_memory_used() or 0),
+            last_seen=last_seen,
+            located=failure.location is not None,
+        )
 
     def set_script_args(self, script: Path, args: list[str]) -> None:
         """Define ``arg`` and ``ARGS`` for a script."""

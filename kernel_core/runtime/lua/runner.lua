@@ -48,6 +48,10 @@ local function finish(ok, ...)
     -- the handler did not run (out of memory) or failed itself
     failure = { message = describe(failure), frames = {} }
     if mux.is_abort(...) then failure.abort = (...).llmspell_abort end
+    if failure.message == "not enough memory" and mux.last_seen then
+      -- the stack is gone: the last place the memory watcher saw the heap grow
+      failure.frames, failure.last_seen = mux.last_seen, true
+    end
   end
   return false, failure
 end
@@ -56,6 +60,11 @@ local function finish_run(ok, ...)
   mux.ending()
   local abort = mux.pending_abort()
   mux.end_run()
+  if not ok and abort and rawget(abort, "where") then
+    -- the memory watcher's abort carries the frames of where it was raised (a coroutine's
+    -- too); the allocator may also have refused while it was on its way (no handler ran)
+    return false, { message = abort.message, abort = "memory", frames = abort.where }
+  end
   if ok and abort then
     -- the script caught the abort (pcall) and ended before the hook raised it again
     return false, { message = abort.message, abort = abort.llmspell_abort,

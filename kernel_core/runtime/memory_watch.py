@@ -64,6 +64,7 @@ class MemoryWatcher:
         self._thread: threading.Thread | None = None
         self.stopped_softly = False  # this run was stopped at the soft threshold
         self.last_where = 0  # heap size at the last "where" ask of this run (0: none)
+        self.polls = 0  # looks at the heap so far (bench/memory_watch.py)
 
     def run_started(self) -> None:
         """A run begins (execution thread): poll until :meth:`run_ended`."""
@@ -97,6 +98,7 @@ class MemoryWatcher:
     def poll(self, generation: int) -> float:
         """One look at the heap (watcher thread); returns the time to the next look."""
         used = int(self.lua.get_memory_used() or 0)
+        self.polls += 1
         shared = self._shared
         if used >= self.soft:
             with shared.lock:

@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from jupyter_client.manager import KernelManager
 
 from bench.kernel.common import emit, isolated_env, machine, median
+from tests.servers.fake_openai import FakeOpenAI
 
 LOOP = "while true do end"
 HOOK = (
@@ -84,6 +85,12 @@ SHAPES: dict[str, tuple[str, str | None, dict[str, Any]]] = {
     ),
     "os.execute sleep": ('os.execute("sleep 30")', 'os.execute("sleep 30")', {}),
     "io.read waiting": ("io.read()", "io.read()", {"allow_stdin": True}),
+    # tests/servers/fake_openai.py's "sleep-60000" model answers after a minute
+    "Agent on a slow provider": (
+        'Agent.builder():name(tostring({})):model("fake/sleep-60000"):build():execute("x")',
+        'Agent.builder():name(tostring({})):model("fake/sleep-60000"):build():execute("x")',
+        {},
+    ),
     "Event.receive waiting": (
         'Event.receive(Event.subscribe("never.*"), 60000)',
         'Event.receive(Event.subscribe("never.*"), 60000)',
@@ -126,7 +133,7 @@ def interrupt(km: KernelManager, code: str, options: dict[str, Any]) -> dict[str
         ename = content.get("ename")
         if ename is None and "user_expressions" in content:
             x = content["user_expressions"].get("x", {})
-            ename = x.get("ename") or x.get("evalue")
+            ename = "Interrupted" if "interrupted" in str(x.get("evalue")) else x.get("ename")
     except Exception as exc:  # noqa: BLE001 - the kernel never answered
         return {"interrupt_ms": None, "ename": f"no reply: {type(exc).__name__}"}
     finally:
@@ -177,9 +184,12 @@ def main() -> None:
     args = parser.parse_args()
     emit(machine())
     names = args.shape or list(SHAPES)
+    server = FakeOpenAI().start()
     with isolated_env() as base, tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         os.environ["LLMSPELL_STATE__PATH"] = str(base / "state.sqlite3")
+        os.environ["LLMSPELL_PROVIDERS__FAKE__BASE_URL"] = server.base_url
+        os.environ["LLMSPELL_PROVIDERS__FAKE__TIMEOUT"] = "120"
         km = KernelManager(kernel_name="llmspell")
         km.start_kernel()
         try:
@@ -207,7 +217,8 @@ def main() -> None:
                 shot = overshoot(script, tmp, args.rounds) if script else (None, None)
                 record["overshoot_ms"], record["overshoot_exit_ms"] = shot
                 record["goal_met"] = bool(
-                    times
+                    enames == {"Interrupted"}
+                    and times
                     and len(times) == args.rounds
                     and record["interrupt_ms"] < 100
                     and serving
@@ -217,6 +228,7 @@ def main() -> None:
         finally:
             km.shutdown_kernel(now=True)
             km.cleanup_resources()
+            server.stop()
 
 
 if __name__ == "__main__":

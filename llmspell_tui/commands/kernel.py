@@ -66,6 +66,8 @@ def main(args: argparse.Namespace) -> int:
 def _start(args: argparse.Namespace) -> int:
     from llmspell_tui.commands.common import config_from_args
 
+    if args.name:
+        _refuse_a_name_in_use(args.name)
     config = config_from_args(args)
     transport = args.transport or ("tcp" if args.port else None)
     if args.foreground or args.connection_file or args.ready_fd is not None:
@@ -83,6 +85,19 @@ def _start(args: argparse.Namespace) -> int:
     from llmspell_tui.commands.kernel_start import start_in_background
 
     return start_in_background(args, config, transport, kernels_dir())
+
+
+def _refuse_a_name_in_use(name: str) -> None:
+    """A name names one running kernel: with two, every ``--connect NAME`` is ambiguous."""
+    from kernel_core.errors import UsageError
+    from kernel_core.kernel.registry import known_kernels
+
+    for kernel in known_kernels():
+        if kernel.name == name and kernel.pid_alive():
+            raise UsageError(
+                f"a kernel named '{name}' is already running ({kernel.kernel_id[:8]}); "
+                f"use it, stop it with 'llmspell kernel stop {name}', or pick another name"
+            )
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -49,6 +49,8 @@ class ExecutionThread:
         # before then wait in the queue, so the protocol can be served while Lua starts.
         self.ready: concurrent.futures.Future[None] = concurrent.futures.Future()
         self.executor: CellExecutor | None = None
+        self._interrupt_lock = threading.Lock()
+        self._interrupt_at_start = False  # an interrupt for a cell waiting for the world
         self.busy = False
 
     def start(self, *, wait: bool = True) -> None:
@@ -63,14 +65,18 @@ class ExecutionThread:
         self._jobs.put((job, future))
         return future
 
-    def interrupt(self) -> None:
+    def interrupt(self, *, starting: bool = False) -> None:
         """Stop the running cell or script, at its next instruction (any thread).
 
-        Like Jupyter's interrupt: it applies to what runs now; an idle kernel ignores it.
+        Like Jupyter's interrupt: it applies to what runs now (``starting``: or to the cell
+        about to run, whose request is being served); an idle kernel ignores it.
         """
-        executor = self.executor
-        if executor is not None:
-            executor.interrupt()
+        with self._interrupt_lock:
+            executor = self.executor
+            if executor is None:  # the world is still being built: the cell waits for it
+                self._interrupt_at_start = self._interrupt_at_start or starting
+                return
+        executor.interrupt(starting=starting)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Finish queued work, close the runtime and end the thread."""
@@ -79,9 +85,11 @@ class ExecutionThread:
 
     def _main(self) -> None:
         try:
-            self.executor = CellExecutor(
-                self._config, self._sink, self._cell_files, debug=self._debug
-            )
+            executor = CellExecutor(self._config, self._sink, self._cell_files, debug=self._debug)
+            with self._interrupt_lock:
+                self.executor = executor
+                if self._interrupt_at_start:
+                    executor.interrupt(starting=True)
         except BaseException as exc:
             log.exception("could not create the Lua runtime")
             self.ready.set_exception(exc)

@@ -89,6 +89,7 @@ class CellExecutor:
         # next cell's compile) as an error outside any protected call.
         self.running = False
         self._running_lock = threading.Lock()
+        self._interrupt_at_start = False  # an interrupt that came before the run began
         try:
             self.values: Any = self.runtime.load_lua("kernel_core.runtime.lua", "values.lua")
         except FileNotFoundError:
@@ -229,14 +230,31 @@ class CellExecutor:
             return ExecuteOutcome("ok")
         return self._error(outcome, 0)
 
-    def interrupt(self) -> None:
-        """Stop the running cell or script at its next instruction (any thread)."""
+    def interrupt(self, *, starting: bool = False) -> None:
+        """Stop the running cell or script at its next instruction (any thread).
+
+        ``starting``: a cell or script is on its way to run (its request is being served,
+        its Lua not yet started): the interrupt then stops it as soon as it starts.
+        """
         with self._running_lock:
             if self.running:
                 self.runtime.request_abort("interrupt", "interrupted by user")
+            elif starting:
+                self._interrupt_at_start = True
+
+    def forget_interrupt(self) -> None:
+        """Drop an interrupt meant for a request that ended before its Lua ran (any thread)."""
+        with self._running_lock:
+            self._interrupt_at_start = False
 
     def _interruptible(self, run: Callable[[], RunOutcome]) -> RunOutcome:
         with self._running_lock:
+            if self._interrupt_at_start:  # interrupted before its first instruction
+                from kernel_core.runtime.script_runtime import RunOutcome
+
+                self._interrupt_at_start = False
+                failure = ScriptFailure("interrupted by user", abort="interrupt", exit_code=130)
+                return RunOutcome("interrupted", failure=failure, exit_code=130)
             self.running = True
         try:
             return run()

@@ -51,6 +51,9 @@ LANGUAGE_INFO = {
 
 Handler = Callable[[Message], Awaitable[None]]
 
+# Shell requests that run Lua code an interrupt can stop.
+RUNNING_REQUESTS = frozenset({"execute_request", "llmspell_run_request"})
+
 # Messages iopub holds for one subscriber that does not read (ZeroMQ drops beyond it).
 IOPUB_HIGH_WATER_MARK = 100_000
 
@@ -301,6 +304,10 @@ class KernelService:
 
     async def _receive_loop(self, sock: zmq.asyncio.Socket, channel: str) -> None:
         while True:
+            # A ready socket answers at once without yielding: let the other tasks (the
+            # shell consumer, quick requests, the other channels) run between messages, or
+            # one client's flood would hold up everything until it is all read.
+            await asyncio.sleep(0)
             received = await sock.recv_multipart(copy=False)
             msg = self._decode([f.bytes for f in received], channel, received[0])
             if msg is None:
@@ -401,6 +408,9 @@ class KernelService:
                 await self._dispatch(msg, self.shell_handlers, self.shell)
             finally:
                 self._serving = None
+                executor = self.engine.executor if self.engine is not None else None
+                if executor is not None:
+                    executor.forget_interrupt()  # its Lua never ran (a syntax error)
 
     async def _dispatch(
         self, msg: Message, handlers: dict[str, Handler], sock: zmq.asyncio.Socket
@@ -800,7 +810,12 @@ class KernelService:
 
     async def interrupt_request(self, msg: Message) -> None:
         if self.engine is not None:
-            self.engine.interrupt()
+            # A cell whose execute_input is out but whose Lua has not started yet is the
+            # one the client means: it stops as soon as it starts.
+            serving = self._serving
+            self.engine.interrupt(
+                starting=serving is not None and serving.msg_type in RUNNING_REQUESTS
+            )
         self.reply(self._current_socket, msg, "interrupt_reply", {"status": "ok"})
 
     async def shutdown_request(self, msg: Message) -> None:

@@ -30,12 +30,17 @@ POLL = 0.010  # seconds between polls while the heap is below half the limit
 POLL_NEAR = 0.002  # ... and above it
 
 
+PARK_AFTER = 1.0  # seconds without a run before the thread sleeps until the next one
+
+
 class _Shared:
     """What the thread and the watcher share; holds no reference to either."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.running = threading.Event()
+        self.wake = threading.Event()  # set to wake a parked thread
+        self.active = False  # a run is in progress
+        self.parked = False  # the thread waits on `wake`
         self.closed = False
         self.generation = 0  # runs started: a decision made for one run never hits the next
 
@@ -46,6 +51,10 @@ class MemoryWatcher:
     ``on_soft(used)`` is called (on the watcher thread) once per run when the heap reaches the
     soft threshold; ``on_where()`` when the script should report where it is. Both are called
     only while the run they were decided for is still in progress.
+
+    Starting and ending a run only flip a flag (a kernel cell, a hook callback's nested run
+    must not pay for waking a thread); the thread polls on its own cadence and parks after
+    PARK_AFTER without a run.
     """
 
     def __init__(
@@ -73,7 +82,10 @@ class MemoryWatcher:
             shared.generation += 1
             self.stopped_softly = False
             self.last_where = 0
-            shared.running.set()
+            shared.active = True
+            if shared.parked:
+                shared.parked = False
+                shared.wake.set()
         if self._thread is None:
             # one thread for the world's life: starting one per kernel cell would cost more
             # than the cell
@@ -86,7 +98,7 @@ class MemoryWatcher:
     def run_ended(self) -> None:
         """The run is over (execution thread): no decision of the watcher reaches it now."""
         with self._shared.lock:
-            self._shared.running.clear()
+            self._shared.active = False
 
     def close(self) -> None:
         """Stop the thread (the world is closed)."""
@@ -102,13 +114,13 @@ class MemoryWatcher:
         shared = self._shared
         if used >= self.soft:
             with shared.lock:
-                live = shared.generation == generation and shared.running.is_set()
+                live = shared.generation == generation and shared.active
                 if live and not self.stopped_softly:
                     self.stopped_softly = True
                     self.on_soft(used)
         elif used >= self.limit * WHERE_FROM and used >= self.last_where + self.limit * WHERE_STEP:
             with shared.lock:
-                if shared.generation == generation and shared.running.is_set():
+                if shared.generation == generation and shared.active:
                     self.last_where = used
                     self.on_where()
         return POLL_NEAR if used >= self.limit // 2 else POLL
@@ -116,25 +128,31 @@ class MemoryWatcher:
 
 def _stop(shared: _Shared) -> None:
     shared.closed = True
-    shared.running.set()  # wake the thread so that it sees `closed`
+    shared.wake.set()  # wake a parked thread so that it sees `closed`
 
 
 def _watch(ref: weakref.ref[MemoryWatcher], shared: _Shared) -> None:
-    while True:
-        shared.running.wait()
-        if shared.closed:
+    idle, delay = 0.0, POLL
+    while not shared.closed:
+        if idle >= PARK_AFTER:
+            with shared.lock:
+                if not shared.active:
+                    shared.parked = True
+                    shared.wake.clear()
+            if shared.parked:
+                shared.wake.wait()
+            idle = 0.0
+            continue
+        time.sleep(delay)
+        if not shared.active:
+            idle, delay = idle + delay, POLL
+            continue
+        idle = 0.0
+        watcher = ref()
+        if watcher is None:
             return
-        generation = shared.generation
-        delay = POLL
-        while shared.running.is_set() and not shared.closed and shared.generation == generation:
-            time.sleep(delay)
-            watcher = ref()
-            if watcher is None:
-                return
-            if not shared.running.is_set() or shared.generation != generation:
-                break
-            delay = watcher.poll(generation)
-            del watcher  # no strong reference while asleep: the world can be collected
+        delay = watcher.poll(shared.generation)
+        del watcher  # no strong reference while asleep: the world can be collected
 
 
 def _mib(n: float) -> str:

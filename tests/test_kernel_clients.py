@@ -12,6 +12,7 @@ from typing import Any
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 
+from kernel_core.kernel.connection import kernels_dir
 from tests.debug_fixtures import (
     Debugger,
     dbg,
@@ -20,7 +21,6 @@ from tests.debug_fixtures import (
     marker_line,
     second_client,
 )
-from kernel_core.kernel.connection import kernels_dir
 from tests.kernel_fixtures import kernel, run_cell, start_kernel, stop_kernel
 
 __all__ = ["dbg", "debug_kernel", "kernel"]

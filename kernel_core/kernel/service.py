@@ -55,7 +55,7 @@ Handler = Callable[[Message], Awaitable[None]]
 RUNNING_REQUESTS = frozenset({"execute_request", "llmspell_run_request"})
 
 # Messages iopub holds for one subscriber that does not read (ZeroMQ drops beyond it).
-IOPUB_HIGH_WATER_MARK = 100_000
+IOPUB_HIGH_WATER_MARK = 10_000
 
 # Quick requests one client may have served ahead of the queue at a time.
 MAX_OUT_OF_LINE_PER_CLIENT = 8

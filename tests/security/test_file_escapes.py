@@ -119,6 +119,7 @@ def test_debug_is_the_documented_subset(restricted: LuaWorld) -> None:
     ).value
     assert info == [True, 1, "(test)"]
     assert restricted.ok("return debug.getinfo(1, 'l').currentline").value == 1
+    assert restricted.ok("return debug.getinfo(1.0, 'S').short_src").value == "(test)"
     assert restricted.ok("return debug.getinfo(0, 'n').name").value == "getinfo"
     assert restricted.ok("return debug.getinfo(50)").value is None
     # given a function, getinfo still hands no function back (nor upvalues)

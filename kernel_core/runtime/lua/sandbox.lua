@@ -292,8 +292,9 @@ local safe_debug = {
   -- info, or another thread's, needs no shift
   getinfo = function(what, ...)
     local info
-    if math_type(what) == "integer" and what > 0 then
-      info = real_debug.getinfo(what + 1, ...)
+    local level = type(what) == "number" and math.tointeger(what)
+    if level and level > 0 then
+      info = real_debug.getinfo(level + 1, ...)
     else
       info = real_debug.getinfo(what, ...)
     end

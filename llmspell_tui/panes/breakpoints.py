@@ -88,7 +88,11 @@ class BreakpointsPane(OptionList):
         self.shown = list(breakpoints)
         self.clear_options()
         if not self.shown:
-            self.add_option(Option(Text(HINT, style="dim italic"), disabled=True))
+            self.add_option(
+                Option(
+                    Text(HINT, style="dim italic", no_wrap=True, overflow="ellipsis"), disabled=True
+                )
+            )
             return
         self.add_options(Option(self.label(bp)) for bp in self.shown)
         self.highlighted = min(highlighted or 0, len(self.shown) - 1)

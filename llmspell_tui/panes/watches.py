@@ -150,7 +150,11 @@ class WatchesPane(OptionList):
         highlighted = self.highlighted
         self.clear_options()
         if not self.watches:
-            self.add_option(Option(Text(HINT, style="dim italic"), disabled=True))
+            self.add_option(
+                Option(
+                    Text(HINT, style="dim italic", no_wrap=True, overflow="ellipsis"), disabled=True
+                )
+            )
             return
         self.add_options(Option(self.label(w)) for w in self.watches)
         if highlighted is not None:

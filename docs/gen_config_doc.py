@@ -266,8 +266,8 @@ SANDBOX_ROWS = [
 SANDBOX_AFTER = """\
 Not hidden at either level: `package.searchpath` (and `require`'s error message) tell whether
 a readable file exists at a path outside the allowed paths, since Lua's searcher must open it
-to say; no contents are read. Limits (`time_limit`, `instruction_limit`, interrupt) reach
-every coroutine, however made, at both levels.
+to say; no contents are read. Limits (`time_limit`, `instruction_limit`, a `memory_limit` you set,
+interrupt) reach every coroutine, however made, at both levels.
 """
 
 

@@ -9,12 +9,18 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from textual.widget import Widget
 
 from kernel_core.kernel.registry import known_kernels
 from llmspell_tui.bridge import Launch
 from llmspell_tui.messages import KernelConnected, StackLoaded, Stopped
 from tests.debug_fixtures import marker_line
 from tests.tui_fixtures import DEMO, RecordingApp, demo_app
+
+
+def focused(app: RecordingApp) -> Widget | None:
+    """The focused widget (read anew each time: keys move it)."""
+    return app.focused
 
 
 @pytest.fixture
@@ -39,7 +45,7 @@ async def test_a_console_session_starts_in_the_console(
     async with app.run_test(size=(100, 30)) as pilot:
         started(app)
         await app.waiter.wait_for(KernelConnected)
-        assert app.focused is app.console_pane.input
+        assert focused(app) is app.console_pane.input
         await pilot.press("x", "=", "1")
         assert app.console_pane.input.text == "x=1"
 
@@ -51,7 +57,7 @@ async def test_a_script_session_starts_in_the_source_whose_keys_step(
     async with app.run_test(size=(100, 30)) as pilot:
         started(app)
         await app.waiter.wait_for(StackLoaded)
-        assert app.focused is app.source_pane
+        assert focused(app) is app.source_pane
         await pilot.press("n")  # pudb's next
         await app.waiter.wait_for(Stopped)
         stack = await app.waiter.wait_for(StackLoaded)
@@ -66,12 +72,12 @@ async def test_a_character_the_source_has_no_key_for_goes_to_the_console(
         started(app)
         await app.waiter.wait_for(StackLoaded)
         await pilot.press("p", "r", "i")
-        assert app.focused is app.console_pane.input
+        assert focused(app) is app.console_pane.input
         assert app.console_pane.input.text == "pri"
         await pilot.press("ctrl+x")  # back to the source, as pudb's Ctrl+X
-        assert app.focused is app.source_pane
+        assert focused(app) is app.source_pane
         await pilot.press("ctrl+x")
-        assert app.focused is app.console_pane.input
+        assert focused(app) is app.console_pane.input
 
 
 async def test_alt_digits_as_a_terminal_sends_them_jump_between_panes(
@@ -83,10 +89,10 @@ async def test_alt_digits_as_a_terminal_sends_them_jump_between_panes(
         await app.waiter.wait_for(StackLoaded)
         # tmux, screen and ssh pass Alt+2 as ESC 2, which Textual reads as Option+2 (™)
         await pilot.press("trade_mark_sign")
-        assert app.focused is app.stack_pane
+        assert focused(app) is app.stack_pane
         await pilot.press("pound_sign")
-        assert app.focused is app.variables_pane
+        assert focused(app) is app.variables_pane
         await pilot.press("inverted_exclamation_mark")
-        assert app.focused is app.source_pane
+        assert focused(app) is app.source_pane
         await pilot.press("cent_sign")
-        assert app.focused is app.console_pane.input
+        assert focused(app) is app.console_pane.input

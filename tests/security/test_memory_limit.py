@@ -159,3 +159,22 @@ def test_a_kernel_survives_a_memory_bomb_and_serves_the_next_cell_and_other_clie
     finally:
         other.stop_channels()
         stop_kernel(km, client, now=True)
+
+
+def test_an_allocation_the_limit_refuses_names_where_the_heap_last_grew(
+    cli: Cli, tmp_path: Path
+) -> None:
+    # a table of numbers doubles its array: at half the limit the next doubling cannot fit,
+    # so the allocator refuses (no handler runs); the watcher saw the heap grow in fill()
+    script = _script(
+        tmp_path,
+        "ints.lua",
+        "local function fill(t)\n  for i = 1, math.huge do t[i] = i end\nend\nfill({})\n",
+    )
+    result = cli("run", "--memory-limit", "256MiB", script)
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[:2] == ["limit exceeded: memory limit of 256 MiB exceeded", "  --> ints.lua:2"]
+    assert "  ints.lua:2: in function 'fill'" in lines
+    assert "one allocation needed more than the" in result.stderr
+    assert "the location is where the heap was last seen growing" in result.stderr

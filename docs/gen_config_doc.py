@@ -154,6 +154,8 @@ def render() -> str:
     for name, section in SCHEMA.items():
         out += [f"### [{name}]", "", section.doc, ""]
         out += _table(section.settings)
+        if name in SECTION_NOTES:
+            out += ["", *SECTION_NOTES[name].rstrip("\n").split("\n")]
         if section.dynamic:
             out += ["", f"#### [{name}.NAME]", "", section.dynamic_doc, ""]
             out += _table(section.dynamic)
@@ -189,6 +191,34 @@ def render() -> str:
     ]
     return "\n".join(out) + "\n"
 
+
+# Prose after a section's table.
+SECTION_NOTES = {
+    "runtime": """\
+**What a memory limit reports.** lupa's allocator refuses what would take the heap past
+`memory_limit`, and Lua then raises an out-of-memory error for which no message handler runs:
+by the time anyone sees it, the stack is gone. So while a run with a limit is in progress a
+watcher thread looks at the heap every 10 ms (every 2 ms above half the limit) and, when the
+heap reaches **90% of the limit**, stops the run at its current instruction, the way the time
+limit does. The report then shows where the script was allocating: `--> file:line`, the line
+marked, the traceback (inside a coroutine too), and a hint with the heap's size and the flag to
+raise (`--memory-limit 2×`). In a loop the line is the one the script was on when stopped:
+write the growing statement on the loop's own line, or read the traceback.
+
+The limit itself stays the hard cap, for what grows faster than the watcher looks: one
+allocation bigger than what is left (`string.rep("x", 1e9)`, a `table.concat`, a table
+doubling its array). Then the report says so ("one allocation needed more than the N MiB
+left"), with the location where the heap was last seen growing when the watcher saw it
+above a quarter of the limit, and without one otherwise (Lua keeps none). Either way the run's
+memory is collected before the next run: a kernel carries on with the next cell and serves its
+other clients meanwhile; what globals (or kept cell locals) still hold is named in the hint.
+
+A `memory_limit` you set (flag, file, environment) reaches coroutines in `llmspell run` too,
+which then uses the hooked coroutine library (slower to create coroutines, docs/benchmarks.md);
+the default cap alone keeps Lua's own library, where a coroutine that allocates without
+yielding meets only the hard cap.
+""",
+}
 
 # What each [runtime] sandbox level allows. tests/security/test_sandbox_table.py reads this
 # table from docs/config.md and checks every name in backticks against a runtime at each level.

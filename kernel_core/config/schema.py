@@ -180,8 +180,9 @@ SCHEMA: dict[str, Section] = {
             "memory_limit": Setting(
                 1024**3,
                 _size,
-                "Cap on the Lua heap (e.g. 512MiB); 0 = no cap. Exceeding it ends the script "
-                "with an error; the host is never killed.",
+                "Cap on the Lua heap (e.g. 512MiB); 0 = no cap. A run that reaches 90% of it "
+                "is stopped with `limit exceeded: memory limit of N MiB exceeded`, its location "
+                "and traceback (see below); the host is never killed.",
                 "size",
             ),
             "time_limit": Setting(

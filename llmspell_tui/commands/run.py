@@ -157,11 +157,23 @@ def _install_sigint(execution: _Execution) -> Any:
     return signal.signal(signal.SIGINT, on_sigint)
 
 
+STILL_RUNNING_HINT = (
+    "llmspell: the script is still running a second after Ctrl+C: a loop inside a coroutine of "
+    "Lua's own library is out of its reach, as in lua (with --time-limit or "
+    "--instruction-limit set, coroutines are tracked and stop too); press Ctrl+C again to exit\n"
+)
+
+
 def _wait(execution: _Execution, previous: Any) -> None:
     """Wait for the run to finish, then restore the previous SIGINT handler."""
+    waited_after_interrupt = 0
     try:
         while not execution.done.wait(0.25):
-            pass
+            if execution.interrupt_requested:
+                waited_after_interrupt += 1
+                if waited_after_interrupt == 4:  # a second: say why nothing happened
+                    sys.stderr.write(STILL_RUNNING_HINT)
+                    sys.stderr.flush()
     finally:
         signal.signal(signal.SIGINT, previous)
 

@@ -3,6 +3,10 @@ was made, and a script cannot catch the stop and carry on as if it had finished.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -129,3 +133,26 @@ def test_interrupt_stops_a_loop_in_a_callback_llmspell_calls(kernel: Kernel, sha
     assert content["status"] == "error"
     assert content["ename"] == "Interrupted", content
     assert outputs(run_cell(kernel[1], "40 + 2")[1]) == [("execute_result", {"text/plain": "42"})]
+
+
+def test_ctrl_c_that_cannot_reach_a_coroutine_loop_says_so_and_a_second_exits(
+    tmp_path: Path,
+) -> None:
+    script = tmp_path / "spin.lua"
+    script.write_text("coroutine.wrap(function() while true do end end)()\n")
+    env = dict(os.environ, LLMSPELL_STATE__PATH=str(tmp_path / "state.sqlite3"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llmspell_tui", "run", str(script)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stderr is not None
+    time.sleep(1.0)  # the loop is running
+    proc.send_signal(signal.SIGINT)
+    line = proc.stderr.readline()  # blocks until the hint (the process would else spin on)
+    assert "still running a second after Ctrl+C" in line
+    assert "press Ctrl+C again to exit" in line
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=20) == 130
+    proc.stderr.close()

@@ -232,7 +232,7 @@ async def test_question_mark_opens_a_help_screen_listing_every_key(started: Any)
         assert isinstance(app.screen, HelpScreen)
         table = app.screen.query_one(DataTable)
         rows = [tuple(str(cell) for cell in table.get_row_at(i)) for i in range(table.row_count)]
-        assert ("f10", "Step over", "everywhere") in rows
+        assert ("F10", "Step over", "everywhere") in rows
         assert ("n", "Next", "source pane") in rows
         await pilot.press("escape")
         await pilot.pause()
@@ -299,7 +299,7 @@ def test_tui_refuses_a_missing_script_an_unknown_theme_and_an_absent_kernel(
 ) -> None:
     missing = cli("tui", "nowhere.lua")
     assert missing.returncode != 0
-    assert "no such script: nowhere.lua" in missing.stderr
+    assert "script not found: nowhere.lua" in missing.stderr
     theme = cli("tui", str(DEMO), "--theme", "blue")
     assert theme.returncode != 0
     assert "unknown theme 'blue'; choose one of: dark, light" in theme.stderr

@@ -944,16 +944,6 @@ function D.frame_uses_env(index, env)
   end
 end
 
---- The REPL locals (top-level locals of earlier and current cells), sorted by name.
-function D.repl_locals(names, locals)
-  local out = {}
-  for name in pairs(names) do
-    if type(name) == "string" then out[#out + 1] = { name = name, value = rawget(locals, name) } end
-  end
-  table.sort(out, function(a, b) return a.name < b.name end)
-  return out
-end
-
 function D.set_local(index, slot, value)
   local bottom = frame_bottom(index)
   if not bottom then return false end

@@ -721,29 +721,22 @@ function D.breakpoint_lines(source)
   return out
 end
 
---- The hit conditions of a source's breakpoints without a condition, by line (instrument.py
---- compiles their counting in).
-function D.breakpoint_hits(source)
-  local out = {}
+--- The conditions of a source's breakpoints, and the hit conditions of those without a
+--- condition, each by line: instrument.py compiles both in. One call, one walk, because
+--- it runs at every load of a file with breakpoints.
+function D.breakpoint_checks(source)
+  local conditions, hits = {}, {}
   local lines = bps[source]
   if lines then
     for line, bp in pairs(lines) do
-      if bp.hit_spec and not bp.condition then out[line] = bp.hit_spec end
+      if bp.condition then
+        conditions[line] = bp.condition
+      elseif bp.hit_spec then
+        hits[line] = bp.hit_spec
+      end
     end
   end
-  return out
-end
-
---- The conditions of a source's breakpoints, by line (instrument.py compiles them in).
-function D.breakpoint_conditions(source)
-  local out = {}
-  local lines = bps[source]
-  if lines then
-    for line, bp in pairs(lines) do
-      if bp.condition then out[line] = bp.condition end
-    end
-  end
-  return out
+  return conditions, hits
 end
 
 local compiled = {} -- compiled[source] = {line = condition}: the sites of the next load

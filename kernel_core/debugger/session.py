@@ -258,8 +258,9 @@ class DebugSession:
         lines = [int(n) for n in self.lua.breakpoint_lines(chunkname).values()]
         if not lines:
             return source, []
-        conditions = {int(k): str(v) for k, v in self.lua.breakpoint_conditions(chunkname).items()}
-        hits = {int(k): str(v) for k, v in self.lua.breakpoint_hits(chunkname).items()}
+        lua_conditions, lua_hits = self.lua.breakpoint_checks(chunkname)
+        conditions = {int(k): str(v) for k, v in lua_conditions.items()}
+        hits = {int(k): str(v) for k, v in lua_hits.items()}
         text, checked, sites = instrument(
             source, lines, conditions, lambda: next(self._sites), hits
         )

@@ -72,7 +72,12 @@ def runtime_runner(path: Path) -> Callable[[int], Any]:
 
     state = Path(tempfile.mkdtemp(prefix="llmspell-bench-")) / "state.sqlite3"
     config = load_config(project_dir=path.parent, overrides={"state": {"path": str(state)}})
-    runtime = ScriptRuntime(config, BufferSink(), script=ScriptContext(path))
+    return file_runner(ScriptRuntime(config, BufferSink(), script=ScriptContext(path)), path)
+
+
+def file_runner(runtime: Any, path: Path) -> Callable[[int], Any]:
+    """Runs ``path`` ``n`` times in ``runtime`` (a ScriptRuntime) and returns the last value;
+    a failed run stops the benchmark, since its timing would measure the error path."""
 
     def run(n: int) -> Any:
         result = None

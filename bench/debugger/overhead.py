@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from bench.run_overhead import bare_runner as plain_runner  # noqa: E402
-from bench.run_overhead import machine  # noqa: E402
+from bench.run_overhead import file_runner, machine  # noqa: E402
 
 WORKLOADS = ROOT / "bench" / "workloads"
 VARIANTS = ["bare", "runtime", "attached", "bp10", "cond", "late", "hits", "logpoint"]
@@ -138,29 +138,16 @@ def _set_breakpoints(session: Any, path: Path, specs: list[dict[str, Any]]) -> N
             raise RuntimeError(f"breakpoint {asked} did not bind as asked: {got}")
 
 
-def _file_runner(runtime: Any, path: Path) -> Callable[[int], Any]:
-    def run(n: int) -> Any:
-        result = None
-        for _ in range(n):
-            outcome = runtime.run_file(path)
-            if outcome.status != "ok":
-                raise RuntimeError(f"{path.name} failed: {outcome.failure}")
-            result = runtime.from_lua(outcome.values[0]) if outcome.values else None
-        return result
-
-    return run
-
-
 def runtime_runner(path: Path, name: str) -> Callable[[int], Any]:
     """``llmspell run`` without a debugger."""
-    return _file_runner(_runtime(), path)
+    return file_runner(_runtime(), path)
 
 
 def attached_runner(path: Path, name: str) -> Callable[[int], Any]:
     """A debugger attached, no breakpoints."""
     runtime = _runtime()
     _attach(runtime)
-    return _file_runner(runtime, path)
+    return file_runner(runtime, path)
 
 
 def bp10_runner(path: Path, name: str) -> Callable[[int], Any]:
@@ -168,7 +155,7 @@ def bp10_runner(path: Path, name: str) -> Callable[[int], Any]:
     runtime = _runtime()
     session = _attach(runtime)
     _set_breakpoints(session, path, [{"line": line} for line in HELPER_LINES])
-    return _file_runner(runtime, path)
+    return file_runner(runtime, path)
 
 
 def cond_runner(path: Path, name: str) -> Callable[[int], Any]:
@@ -176,7 +163,7 @@ def cond_runner(path: Path, name: str) -> Callable[[int], Any]:
     runtime = _runtime()
     session = _attach(runtime)
     _set_breakpoints(session, path, [{"line": hot_line(path, name), "condition": HOT[name][1]}])
-    run = _file_runner(runtime, path)
+    run = file_runner(runtime, path)
 
     def checked(n: int) -> Any:
         result = run(n)
@@ -193,7 +180,7 @@ def hits_runner(path: Path, name: str) -> Callable[[int], Any]:
     session = _attach(runtime)
     spec = {"line": hot_line(path, name), "hitCondition": "== 1000000000"}
     _set_breakpoints(session, path, [spec])
-    return _file_runner(runtime, path)
+    return file_runner(runtime, path)
 
 
 def logpoint_runner(path: Path, name: str) -> Callable[[int], Any]:
@@ -202,7 +189,7 @@ def logpoint_runner(path: Path, name: str) -> Callable[[int], Any]:
     session = _attach(runtime)
     spec = {"line": hot_line(path, name), "condition": HOT[name][1], "logMessage": "{i}"}
     _set_breakpoints(session, path, [spec])
-    return _file_runner(runtime, path)
+    return file_runner(runtime, path)
 
 
 def late_runner(path: Path, name: str) -> Callable[[int], Any]:

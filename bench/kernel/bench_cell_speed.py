@@ -23,8 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -36,6 +34,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 WORKLOADS = ROOT / "bench" / "workloads"
 sys.path.insert(0, str(ROOT))
+
+from bench.run_overhead import file_runner, machine  # noqa: E402
 
 # (declarations cell, work cell) of a workload run as two cells
 FIB_DECLARATIONS = """local function fib(n)
@@ -76,17 +76,7 @@ def script_runner(path: Path) -> Callable[[int], Any]:
     from kernel_core.runtime.script_runtime import BufferSink, ScriptContext, ScriptRuntime
 
     runtime = ScriptRuntime(_config(path.parent), BufferSink(), script=ScriptContext(path))
-
-    def run(n: int) -> Any:
-        result = None
-        for _ in range(n):
-            outcome = runtime.run_file(path)
-            if outcome.status != "ok":
-                raise RuntimeError(f"{path.name} failed: {outcome.failure}")
-            result = runtime.from_lua(outcome.values[0]) if outcome.values else None
-        return result
-
-    return run
+    return file_runner(runtime, path)
 
 
 def _executor(path: Path) -> Any:
@@ -145,18 +135,6 @@ RUNNERS = {"script": script_runner, "cell": cell_runner, "split": split_runner}
 def same_result(script: Any, cell: Any) -> bool:
     """A script's value against a cell's shown text (the cell shows integers as written)."""
     return str(script) == str(cell)
-
-
-def machine() -> dict[str, Any]:
-    import lupa
-
-    return {
-        "python": platform.python_version(),
-        "lupa": lupa.__version__,
-        "platform": platform.platform(),
-        "cores": os.cpu_count(),
-        "load_avg_1m": os.getloadavg()[0],
-    }
 
 
 def benchmark(names: list[str], rounds: int, min_sample: float) -> None:

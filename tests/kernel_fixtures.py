@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pexpect
 import pytest
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
@@ -127,3 +129,32 @@ def outputs(messages: list[dict[str, Any]]) -> list[tuple[str, Any]]:
         elif kind == "error":
             out.append((kind, m["content"]["evalue"]))
     return out
+
+
+def jupyter_console(*args: str) -> tuple[pexpect.spawn, io.StringIO]:
+    """`jupyter console ARGS` under pexpect, with what it printed kept in the StringIO."""
+    transcript = io.StringIO()
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "jupyter_console", *args, "--simple-prompt"],
+        env=dict(os.environ),
+        encoding="utf-8",
+        timeout=30,
+    )
+    child.logfile_read = transcript
+    return child, transcript
+
+
+def talk_and_quit(child: pexpect.spawn) -> None:
+    """One cell (`return 6 * 7` shows 42), then quit the way a user does (EOF, confirm)."""
+    try:
+        child.expect(r"In \[\d+\]: ")
+        child.sendline("return 6 * 7")
+        child.expect("42")
+        child.expect(r"In \[\d+\]: ")
+        child.sendeof()
+        child.expect(r"exit \(\[y\]/n\)\?")
+        child.sendline("y")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)

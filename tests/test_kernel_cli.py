@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CliResult
+from tests.kernel_fixtures import jupyter_console, talk_and_quit
 
 Cli = Callable[..., CliResult]
 
@@ -161,25 +162,7 @@ def test_notebook_runs_through_nbclient(cli: Cli, tmp_path: Path) -> None:
 def test_jupyter_console_existing_talks_to_the_kernel(
     started_kernel: tuple[str, Path],
 ) -> None:
-    import pexpect
-
     _, path = started_kernel
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "jupyter_console", "--existing", str(path), "--simple-prompt"],
-        env=dict(os.environ),
-        encoding="utf-8",
-        timeout=30,
-    )
-    try:
-        child.expect(r"In \[\d+\]: ")
-        child.sendline("return 6 * 7")
-        child.expect("42")
-        child.expect(r"In \[\d+\]: ")
-        child.sendeof()
-        child.expect(r"exit \(\[y\]/n\)\?")
-        child.sendline("y")
-        child.expect(pexpect.EOF)
-    finally:
-        child.close(force=True)
+    child, _ = jupyter_console("--existing", str(path))
+    talk_and_quit(child)
     assert subprocess.run([sys.executable, "-c", "pass"], check=False).returncode == 0

@@ -4,56 +4,27 @@
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import signal
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pexpect
 import pytest
 from jupyter_client.connect import find_connection_file
 from jupyter_core.paths import jupyter_runtime_dir
 
 from tests.conftest import CliResult
+from tests.kernel_fixtures import jupyter_console, talk_and_quit
 
 Cli = Callable[..., CliResult]
 
 
-def _console(*args: str) -> tuple[pexpect.spawn, io.StringIO]:
-    transcript = io.StringIO()
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "jupyter_console", *args, "--simple-prompt"],
-        env=dict(os.environ),
-        encoding="utf-8",
-        timeout=30,
-    )
-    child.logfile_read = transcript
-    return child, transcript
-
-
-def _talk_and_quit(child: pexpect.spawn) -> None:
-    try:
-        child.expect(r"In \[\d+\]: ")
-        child.sendline("return 6 * 7")
-        child.expect("42")
-        child.expect(r"In \[\d+\]: ")
-        child.sendeof()
-        child.expect(r"exit \(\[y\]/n\)\?")
-        child.sendline("y")
-        child.expect(pexpect.EOF)
-    finally:
-        child.close(force=True)
-
-
 def test_a_kernel_started_by_jupyter_console_logs_to_its_file_not_the_terminal(cli: Cli) -> None:
     assert cli("kernel", "install", "--user").returncode == 0
-    child, transcript = _console("--kernel", "llmspell")
-    _talk_and_quit(child)
+    child, transcript = jupyter_console("--kernel", "llmspell")
+    talk_and_quit(child)
     assert "INFO" not in transcript.getvalue()
     assert "connection file" not in transcript.getvalue()
     logs = list(Path(os.environ["LLMSPELL_RUNTIME_DIR"]).glob("kernel-*.log"))
@@ -75,8 +46,8 @@ def test_jupyter_console_existing_finds_a_kernel_by_its_file_name(cli: Cli) -> N
     try:
         name = f"kernel-{kernel_id}.json"
         assert Path(find_connection_file(name)).resolve() == path.resolve()
-        child, _ = _console("--existing", name)
-        _talk_and_quit(child)
+        child, _ = jupyter_console("--existing", name)
+        talk_and_quit(child)
     finally:
         assert cli("kernel", "stop", "work").returncode == 0
     with pytest.raises(OSError):

@@ -30,9 +30,7 @@ def test_process_executor_runs_allowed_commands_without_a_shell(
     )
     assert value["result"]["stdout"].strip() == str(tmp_path.resolve())
     missing = tmp_path / "nonexistent"
-    value = _result(
-        lua, "process-executor", f'{{executable = "ls", arguments = {{"{missing}"}}}}'
-    )
+    value = _result(lua, "process-executor", f'{{executable = "ls", arguments = {{"{missing}"}}}}')
     assert value["success"] is True
     assert value["result"]["success"] is False
     assert "failed with exit code Some(2)" in value["message"]

@@ -190,10 +190,6 @@ class KernelService:
         # others still hold (VERBOSE passes only the last unsubscribe: clients that all
         # subscribe to "" were counted in and never out).
         self.iopub.setsockopt(zmq.XPUB_VERBOSER, 1)
-        # A subscriber that reads late (a busy TUI, a client among a hundred) must not lose
-        # output: an XPUB drops, unannounced, what exceeds a subscriber's high-water mark
-        # (ZeroMQ's default: 1,000 messages).
-        self.iopub.setsockopt(zmq.SNDHWM, IOPUB_HIGH_WATER_MARK)
         hb_ctx = zmq.Context()
         hb = hb_ctx.socket(zmq.ROUTER)
         hb.linger = 0
@@ -247,6 +243,12 @@ class KernelService:
             # a reply to a client that has gone fails (and is logged) instead of vanishing
             sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
             sock.setsockopt(zmq.MAXMSGSIZE, max(self.max_message_size * 4, 1 << 20))
+        elif kind == zmq.XPUB:
+            # A subscriber that reads late (a busy TUI, a client among a hundred) must not
+            # lose output: an XPUB drops, unannounced, what exceeds a subscriber's high-water
+            # mark (ZeroMQ's default: 1,000). Set before bind: a listener copies the options
+            # it has then to every connection it accepts.
+            sock.setsockopt(zmq.SNDHWM, IOPUB_HIGH_WATER_MARK)
         sock.bind(self.connection.endpoint(channel))
         return sock
 

@@ -383,6 +383,21 @@ D.bp_check = bp_check
 
 -- ---------------------------------------------------------------- the line hook
 
+--- A breakpoint on `line` that no compiled check covers (a late one): stop there.
+--- Tail-called by a hook, so level 2 is the code that runs.
+local function fallback_line(line)
+  local sources = fallback[line]
+  if sources then
+    local source = getinfo(2, "S").source -- tail-called by the hook: level 2 is the code
+    if sources[source] then
+      local bp = bps[source][line]
+      if bp and bp.enabled and not covered(source, line, bp) then
+        return hit(bp)
+      end
+    end
+  end
+end
+
 -- `on_line` is tail-called by the multiplexer's hook: level 2 is the code that runs.
 local function on_line(line)
   if step then
@@ -429,36 +444,16 @@ local function on_line(line)
       return
     end
   end
-  local sources = fallback[line]
-  if sources then
-    local source = getinfo(2, "S").source
-    if sources[source] then
-      local bp = bps[source][line]
-      if bp and bp.enabled and not covered(source, line, bp) then
-        return hit(bp)
-      end
-    end
-  end
+  return fallback_line(line)
 end
 mux.handlers.line = on_line
 
 -- The hook while only fallback breakpoints need one: the line check first, nothing else.
 local mux_hook = mux.hook
-local function fallback_line(line)
-  local sources = fallback[line]
-  if sources then
-    local source = getinfo(2, "S").source -- tail-called by the hook: level 2 is the code
-    if sources[source] then
-      local bp = bps[source][line]
-      if bp and bp.enabled and not covered(source, line, bp) then
-        return hit(bp)
-      end
-    end
-  end
-end
-
 local function fallback_hook(event, line)
   if event == "line" then
+    -- fallback_line inlined: this runs on every line of the run, and most lines find no
+    -- entry in `fallback`, so the call it would cost is most of the hook's own work
     local sources = fallback[line]
     if sources then
       local source = getinfo(2, "S").source

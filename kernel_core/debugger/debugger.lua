@@ -919,19 +919,6 @@ function D.frame_function(index)
   return info and info.func
 end
 
---- Whether frame `index` runs with `env` as its _ENV (a kernel cell runs in the REPL scope).
-function D.frame_uses_env(index, env)
-  local f = D.frame_function(index)
-  if type(f) ~= "function" then return false end
-  local i = 1
-  while true do
-    local name, value = getupvalue(f, i)
-    if name == nil then return false end
-    if name == "_ENV" then return rawequal(value, env) end
-    i = i + 1
-  end
-end
-
 function D.set_local(index, slot, value)
   local bottom = frame_bottom(index)
   if not bottom then return false end

@@ -22,12 +22,7 @@ local debug = mux.real_debug
 local getupvalue, setupvalue, upvaluejoin = debug.getupvalue, debug.setupvalue, debug.upvaluejoin
 
 -- The restricted sandbox's `load` refuses binary chunks; the one it wraps does not.
-local real_load = G.load
-for i = 1, 20 do
-  local name, value = getupvalue(G.load, i)
-  if name == nil then break end
-  if name == "real_load" then real_load = value end
-end
+local real_load = mux.real_load or G.load
 local dump, byte, sub, char, concat = string.dump, string.byte, string.sub, string.char, table.concat
 local pairs, type, select, setmetatable, pcall = pairs, type, select, setmetatable, pcall
 

@@ -156,6 +156,8 @@ end
 
 -- the full debug library stays reachable for llmspell's own globals (Debug.stackTrace)
 mux.real_debug = G.debug
+-- and Lua's own load, which the restricted one wraps (kernel/repl.lua loads cells as binary)
+mux.real_load = G.load
 
 -- ---------------------------------------------------------------- coroutines are hooked
 -- (in place: require "coroutine" is the same table, as in Lua; the unhooked library would

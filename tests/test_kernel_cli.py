@@ -141,6 +141,33 @@ def test_stop_unknown_kernel_is_a_clear_error(cli: Cli) -> None:
     assert "no running kernel" in result.stderr
 
 
+def test_stopping_a_silent_kernel_says_how_to_clear_it(cli: Cli) -> None:
+    # a connection file with no info file (no pid to signal) and nobody on its sockets
+    runtime = Path(os.environ["LLMSPELL_RUNTIME_DIR"])
+    silent = runtime / "kernel-silent.json"
+    silent.write_text(
+        json.dumps(
+            {
+                "transport": "ipc",
+                "ip": str(runtime / "k-silent"),
+                "shell_port": 1,
+                "iopub_port": 2,
+                "stdin_port": 3,
+                "control_port": 4,
+                "hb_port": 5,
+                "key": "x",
+            }
+        )
+    )
+    result = cli("kernel", "stop", str(silent))
+    assert result.returncode == 1
+    assert "no answer in 10 s" in result.stderr
+    assert "llmspell kernel list" in result.stderr, result.stderr  # what to do about it
+    assert str(silent) in result.stderr
+    cli("kernel", "list")  # the advice holds: its heartbeat is silent too
+    assert not silent.exists()
+
+
 def test_notebook_runs_through_nbclient(cli: Cli, tmp_path: Path) -> None:
     import nbformat
     from nbclient import NotebookClient

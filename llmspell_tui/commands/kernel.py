@@ -180,7 +180,11 @@ def _stop(args: argparse.Namespace) -> int:
         reply = control_request(connection, "shutdown_request", {"restart": False}, timeout=10)
         if reply is None:
             if info_pid is None:
-                raise LlmspellError(f"could not stop the kernel of {path}: no answer in 10 s")
+                raise LlmspellError(
+                    f"could not stop the kernel of {path}: no answer in 10 s, and no process "
+                    "id on record to signal; if it is gone, `llmspell kernel list` removes "
+                    "its files (their heartbeat is silent too)"
+                )
             os.kill(info_pid, 15)  # it removes its files on SIGTERM
         deadline = time.monotonic() + 5
         while path.exists() and time.monotonic() < deadline:

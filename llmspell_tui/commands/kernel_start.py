@@ -43,7 +43,7 @@ def start_in_background(
     # log and cell dir are never touched (newest log, live pid)
     clean_leftovers(runtime)
     try:
-        ready = _read_ready(read_fd, pid, READY_TIMEOUT)
+        ready = _read_ready(read_fd, READY_TIMEOUT)
     finally:
         os.close(read_fd)
     if ready is None:
@@ -133,7 +133,7 @@ def _spawn_kernel(
     return proc.pid
 
 
-def _read_ready(fd: int, pid: int, timeout: float) -> dict[str, Any] | None:
+def _read_ready(fd: int, timeout: float) -> dict[str, Any] | None:
     """The kernel's ready line; None if it closed the pipe without one (it died) or
     stayed silent for ``timeout`` seconds."""
     data = b""

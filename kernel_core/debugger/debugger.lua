@@ -781,11 +781,6 @@ function D.set_stop_on_entry(on)
   D.apply_mode()
 end
 
-function D.request_step_in()
-  step = { mode = "in", first_skip = function() return false end }
-  D.apply_mode()
-end
-
 function D.clear()
   bps, fallback, fallback_count, step, stop_on_entry = {}, {}, 0, nil, false
   D.set_exception_filters({})
@@ -1017,15 +1012,6 @@ function D.key_name(k)
   if type(k) == "string" then return k end
   if type(k) == "number" then return "[" .. tostring(k) .. "]" end
   return "[" .. values.summary(k) .. "]"
-end
-
-function D.set_field(t, key, text)
-  local fn, err = compile(text, G)
-  if not fn then return false, err end
-  local ok, v = pcall(fn)
-  if not ok then return false, tostring(v) end
-  rawset(t, key, v)
-  return true, v
 end
 
 function D.eval_value(text, index)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from jupyter_client.manager import KernelManager
 
 from tests.debug_fixtures import (
@@ -117,6 +119,39 @@ def test_evaluate_in_a_frame_sees_and_assigns_locals_and_upvalues(dbg: Debugger)
     assert reply["status"] == "ok"
     # counter was 3, bump added 100 instead of 3, then 4..12
     assert "done\t175\t" in dbg.stream_text(msg_id)
+
+
+def test_set_variable_does_not_depend_on_the_scripts_debug_and_rawset(
+    dbg: Debugger, tmp_path: Path
+) -> None:
+    # plain Lua lets a script drop these globals (and the restricted sandbox's debug has no
+    # setupvalue): the debugger's own assignments must not go through them
+    script = tmp_path / "dropped.lua"
+    script.write_text(
+        "local counter, box = 1, { field = \"old\" }\n"
+        "local function bump()\n"
+        "  counter = counter + 1 -- stop\n"
+        "  return counter\n"
+        "end\n"
+        "debug, rawset = nil, nil\n"
+        "bump()\n"
+        "print(counter, box.field)\n"
+    )
+    dbg.set_breakpoints(script, {"line": 3})
+    msg_id = dbg.run_file(script)
+    dbg.stopped()
+    frames = dbg.frames()
+    dbg.ok(
+        "setVariable",
+        variablesReference=dbg.scopes(int(frames[0]["id"]))["Upvalues"],
+        name="counter",
+        value="100",
+    )
+    box_ref = dbg.variables(dbg.scopes(int(frames[1]["id"]))["Locals"])["box"]["variablesReference"]
+    dbg.ok("setVariable", variablesReference=box_ref, name="field", value='"set"')
+    reply = finish(dbg, msg_id)
+    assert reply["status"] == "ok", reply
+    assert "101\tset" in dbg.stream_text(msg_id)
 
 
 def test_set_variable_on_a_local_an_upvalue_and_a_table_field(dbg: Debugger) -> None:

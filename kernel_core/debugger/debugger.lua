@@ -921,6 +921,21 @@ function D.set_local(index, slot, value)
   return setlocal(thread, depth(thread) - adj(thread) - bottom, slot, value) ~= nil
 end
 
+-- setVariable's other writes, and the variables view's metatable of a userdata, go through
+-- what this file captured at load: a script may drop or replace the globals `debug`,
+-- `rawset` and `getmetatable`, and the restricted sandbox's debug has no setupvalue.
+function D.set_upvalue(f, index, value)
+  return setupvalue(f, index, value) ~= nil
+end
+
+function D.raw_set(t, key, value)
+  rawset(t, key, value)
+end
+
+function D.metatable(value)
+  return getmetatable(value)
+end
+
 local function key_order(a, b)
   local ta, tb = type(a.key), type(b.key)
   if ta ~= tb then

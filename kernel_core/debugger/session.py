@@ -678,7 +678,7 @@ class DebugSession:
                 (str(upvalues[i].key), upvalues[i].value, None) for i in range(1, len(upvalues) + 1)
             )
         elif kind == "userdata":
-            meta = self.runtime.lua.eval("getmetatable")(value)
+            meta = self.lua.metatable(value)
             if meta is not None:
                 out.append(("[metatable]", meta, None))
         return out
@@ -701,12 +701,12 @@ class DebugSession:
             self.lua.set_local(handle.frame, handle.keys[name], value)
         elif handle.kind == "upvalues":
             fn = self.lua.frame_function(handle.frame)
-            self.runtime.lua.eval("debug.setupvalue")(fn, handle.keys[name], value)
+            self.lua.set_upvalue(fn, handle.keys[name], value)
         elif handle.kind == "repl":
             self.runtime.repl_scope.set(name, value)
         else:
             target = self.runtime.lua.globals() if handle.kind == "globals" else handle.value
-            self.runtime.lua.eval("rawset")(target, handle.keys[name], value)
+            self.lua.raw_set(target, handle.keys[name], value)
         var = self._variable(name, value, None)
         return {
             "value": var["value"],

@@ -30,12 +30,12 @@ sys.path.insert(0, str(ROOT))
 
 from bench.debugger.overhead import (  # noqa: E402
     _attach,
-    _file_runner,
     _request,
     _runtime,
     bench_file,
     calibrate,
 )
+from bench.run_overhead import file_runner  # noqa: E402
 
 VARIANTS = ["attached", "fnwait", "fnbound"]
 
@@ -54,7 +54,7 @@ def runner(variant: str) -> Callable[[Path, str], Callable[[int], Any]]:
             mask = hook[1] if isinstance(hook, tuple) else ""
             if (mask == "c") != (variant == "fnwait"):
                 raise RuntimeError(f"{variant}: hook mask {mask!r}")
-        return _file_runner(runtime, path)
+        return file_runner(runtime, path)
 
     return make
 

@@ -128,7 +128,7 @@ def test_set_variable_does_not_depend_on_the_scripts_debug_and_rawset(
     # setupvalue): the debugger's own assignments must not go through them
     script = tmp_path / "dropped.lua"
     script.write_text(
-        "local counter, box = 1, { field = \"old\" }\n"
+        'local counter, box = 1, { field = "old" }\n'
         "local function bump()\n"
         "  counter = counter + 1 -- stop\n"
         "  return counter\n"

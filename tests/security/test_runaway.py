@@ -156,3 +156,22 @@ def test_ctrl_c_that_cannot_reach_a_coroutine_loop_says_so_and_a_second_exits(
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=20) == 130
     proc.stderr.close()
+
+
+def test_an_interrupt_right_after_the_cell_starts_is_never_lost(kernel: Kernel) -> None:
+    km, client = kernel
+    # (an interrupt sent before the kernel has the cell finds it idle and is dropped, as in
+    # ipykernel; from its execute_input on, the cell is the one interrupted)
+    for attempt in range(30):
+        msg_id = client.execute("while true do end")
+        while True:  # the moment the cell starts: its execute_input
+            msg = client.get_iopub_msg(timeout=20)
+            parent = msg["parent_header"].get("msg_id")
+            if parent == msg_id and msg["msg_type"] == "execute_input":
+                break
+        time.sleep((attempt % 7) * 0.0015)  # sweep the start of the run
+        km.interrupt_kernel()
+        reply = client.get_shell_msg(timeout=20)
+        assert reply["parent_header"]["msg_id"] == msg_id, attempt
+        assert reply["content"]["ename"] == "Interrupted", (attempt, reply["content"])
+        collect(client, msg_id)

@@ -19,11 +19,11 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kernel_core.ansi import strip_ansi
 from kernel_core.dap.framing import FrameReader, FramingError, encode
 from kernel_core.debugger.capabilities import CAPABILITIES as KERNEL_CAPABILITIES
 from kernel_core.errors import LlmspellError
@@ -44,8 +44,6 @@ ADAPTER_ONLY = {"supportsRestartRequest"}
 RESUME_COMMANDS = {"continue", "next", "stepIn", "stepOut", "stepBack", "reverseContinue"}
 BREAKPOINT_COMMANDS = {"setBreakpoints", "setFunctionBreakpoints", "setExceptionBreakpoints"}
 REQUEST_TIMEOUT = 30.0
-# CSI sequences (colours, cursor moves) and OSC sequences (titles, links), as ECMA-48 frames them
-ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
 
 
 class DapError(LlmspellError):
@@ -312,7 +310,7 @@ class DapAdapter:
             # Jupyter tracebacks carry ANSI colour (frontends render it); an editor's debug
             # console shows escapes raw, so the report goes out as plain text
             lines = content.get("traceback") or [f"{content.get('ename')}: {content.get('evalue')}"]
-            text = ANSI_ESCAPE.sub("", "\n".join(str(line) for line in lines))
+            text = strip_ansi("\n".join(str(line) for line in lines))
             self.event("output", {"category": "stderr", "output": text + "\n"})
 
     # ------------------------------------------------------------------ lifecycle requests

@@ -9,11 +9,9 @@ as most tools read them. ``NO_COLOR`` wins when both are set.
 from __future__ import annotations
 
 import os
-import re
 from typing import TextIO
 
-# CSI sequences (colours, styles): what the kernel's tracebacks carry, as Jupyter's do
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+from kernel_core.ansi import strip_ansi
 
 
 def use_colour(stream: TextIO) -> bool:
@@ -28,6 +26,4 @@ def use_colour(stream: TextIO) -> bool:
         return False
 
 
-def strip_ansi(text: str) -> str:
-    """``text`` without its colour and style sequences."""
-    return _ANSI.sub("", text)
+__all__ = ["strip_ansi", "use_colour"]

@@ -150,13 +150,15 @@ class KernelClient:
         while True:
             frames = await self.iopub.recv_multipart()
             msg = self._parse(frames)
-            if msg is None:
-                continue
-            for listener in list(self._listeners):
-                try:
-                    listener(msg)
-                except Exception:
-                    log.exception("iopub listener failed")
+            if msg is not None:
+                for listener in list(self._listeners):
+                    try:
+                        listener(msg)
+                    except Exception:
+                        log.exception("iopub listener failed")
+            # a message already queued arrives without suspending (the future is done), so
+            # a flood of output would hold the loop: let the other tasks (a UI's keys) in
+            await asyncio.sleep(0)
 
     async def _read_stdin(self) -> None:
         while True:

@@ -44,6 +44,10 @@ def _quick_requests_answer(client: BlockingKernelClient) -> None:
 def test_quick_requests_are_answered_while_a_cell_runs(kernel: Kernel) -> None:
     _, client = kernel
     running = client.execute("while true do end")
+    while True:  # the cell has started: its execute_input is out
+        msg = client.get_iopub_msg(timeout=10)
+        if msg["parent_header"].get("msg_id") == running and msg["msg_type"] == "execute_input":
+            break
     try:
         _quick_requests_answer(client)
     finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -316,7 +317,9 @@ class LlmspellApp(App[int]):
             self._show_script_now(self.target.script)
         else:
             self._focus("console")
-        self.run_bridge()
+        # the kernel starts once the first frame is on the screen: its process (Python,
+        # zmq, Lua) would take the CPU from the first paint on a busy or small machine
+        self.call_after_refresh(self.run_bridge)
 
     def _show_script_now(self, script: Path) -> None:
         """The script's text from the disk at once: the kernel takes a second to start and
@@ -342,6 +345,10 @@ class LlmspellApp(App[int]):
     @work(group="kernel", exclusive=True, exit_on_error=False)
     async def run_bridge(self) -> None:
         """Connect, start the script, then post the kernel's messages until the app ends."""
+        # the objects of the app's start (modules, widgets, styles) live as long as it does:
+        # out of the collector's sight, a full collection during a print flood takes a few
+        # ms instead of ~100 (keys wait for it)
+        gc.freeze()
         if not await self.bridge.connect():
             return
         if isinstance(self.target, Launch) and self.target.script is not None:

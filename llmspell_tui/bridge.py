@@ -14,21 +14,18 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message as UIMessage
 
-from kernel_core.client import (
-    DebugClient,
-    DebugRequestFailed,
-    KernelClient,
-    KernelTimeout,
-)
 from kernel_core.errors import LlmspellError
 from kernel_core.profiler.model import Profile
 from kernel_core.protocol.wire import Message
 from llmspell_tui import messages as m
 from llmspell_tui.kernel_process import start_kernel, stop_kernel
+
+if TYPE_CHECKING:
+    from kernel_core.client import DebugClient, DebugRequestFailed, KernelClient, KernelTimeout
 
 log = logging.getLogger(__name__)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -38,6 +35,31 @@ Post = Callable[[UIMessage], object]
 # Parents whose busy/idle status means "code is running" (not kernel_info and the like).
 RUNNING_PARENTS = {"execute_request", "llmspell_run_request"}
 FLOOD_KEEP = 1000  # lines of output kept of what arrives while the app draws one frame
+OUTPUT_PERIOD = 0.05  # s: output is handed to the app at most this often
+
+
+# The kernel client (zmq, the wire protocol) is imported when the bridge connects, after the
+# first frame: its errors are named through these (an ``except`` evaluates them only when an
+# exception arrives, and every request is made after the import).
+def _failed() -> type[DebugRequestFailed]:
+    from kernel_core.client import DebugRequestFailed
+
+    return DebugRequestFailed
+
+
+def _timeout() -> type[KernelTimeout]:
+    from kernel_core.client import KernelTimeout
+
+    return KernelTimeout
+
+
+def _errors() -> tuple[type[DebugRequestFailed], type[KernelTimeout]]:
+    return (_failed(), _timeout())
+
+
+def _message_of(exc: Exception) -> str:
+    """A failed request's message (the DAP error's text, or a timeout's)."""
+    return exc.message if isinstance(exc, _failed()) else str(exc)
 
 
 @dataclass(frozen=True)
@@ -98,6 +120,7 @@ class KernelBridge:
         return True
 
     async def _connect(self) -> None:
+        from kernel_core.client import DebugClient, KernelClient
         from kernel_core.kernel.registry import resolve_kernel
 
         target = self.target
@@ -185,26 +208,52 @@ class KernelBridge:
         """Post every iopub message as a Textual message, until cancelled.
 
         Output is coalesced: while the app has not yet handled the last Output posted, more
-        output joins it instead of queueing behind it, so a script printing in a loop costs
-        the app one message per frame and a key pressed meanwhile waits for none of it."""
-        pending: m.Output | None = None
+        output joins it instead of queueing behind it, and a new Output is posted at most
+        every ``OUTPUT_PERIOD`` (what comes meanwhile joins it), so a script printing in a
+        loop costs the app (and the terminal) a redraw of the console 20 times a second, and
+        a key pressed meanwhile waits for none of it."""
+        loop = asyncio.get_running_loop()
+        pending: m.Output | None = None  # the Output that more output joins
+        waiting: m.Output | None = None  # not posted yet: the last one was posted just now
+        posted_at = -OUTPUT_PERIOD
+        timer: asyncio.TimerHandle | None = None
+
+        def post_waiting() -> None:
+            nonlocal waiting, posted_at, timer
+            if timer is not None:
+                timer.cancel()
+                timer = None
+            if waiting is not None:
+                self.post(waiting)
+                waiting, posted_at = None, loop.time()
+
         handled = 0
-        while True:
-            msg = await self._inbox.get()
-            translated = msg if isinstance(msg, UIMessage) else translate(msg)
-            if isinstance(translated, m.Output):
-                if pending is None or not pending.add(translated.stream, translated.text):
-                    pending = m.Output(translated.stream, translated.text, keep=self.flood_keep)
-                    self.post(pending)
-            elif translated is not None:
-                if isinstance(translated, m.KernelBusy):
-                    self.shell_busy = translated.busy
-                pending = None  # later output comes after this message, as it was sent
-                self.post(translated)
-            handled += 1
-            if handled % 16 == 0:
-                # a full queue never suspends the pump: let keys and frames in between
-                await asyncio.sleep(0)
+        try:
+            while True:
+                msg = await self._inbox.get()
+                translated = msg if isinstance(msg, UIMessage) else translate(msg)
+                if isinstance(translated, m.Output):
+                    if pending is None or not pending.add(translated.stream, translated.text):
+                        pending = m.Output(translated.stream, translated.text, keep=self.flood_keep)
+                        if loop.time() - posted_at >= OUTPUT_PERIOD:
+                            self.post(pending)
+                            posted_at = loop.time()
+                        else:
+                            waiting = pending
+                            timer = loop.call_at(posted_at + OUTPUT_PERIOD, post_waiting)
+                elif translated is not None:
+                    if isinstance(translated, m.KernelBusy):
+                        self.shell_busy = translated.busy
+                    post_waiting()  # the output before this message goes first, as it was sent
+                    pending = None  # later output comes after this message
+                    self.post(translated)
+                handled += 1
+                if handled % 16 == 0:
+                    # a full queue never suspends the pump: let keys and frames in between
+                    await asyncio.sleep(0)
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     def post_after_output(self, message: UIMessage) -> None:
         """Post ``message`` once the iopub messages received so far have been posted."""
@@ -231,9 +280,8 @@ class KernelBridge:
     async def _guard(self, command: str, call: Awaitable[None]) -> None:
         try:
             await call
-        except (DebugRequestFailed, KernelTimeout) as exc:
-            message = exc.message if isinstance(exc, DebugRequestFailed) else str(exc)
-            self.post(m.RequestFailed(command, message))
+        except _errors() as exc:
+            self.post(m.RequestFailed(command, _message_of(exc)))
 
     async def _dap(self, command: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
         assert self.debug is not None
@@ -403,7 +451,7 @@ class KernelBridge:
             return "complete", ""
         try:
             reply = await self.client.request("is_complete_request", {"code": code}, timeout=3)
-        except KernelTimeout:
+        except _timeout():
             return "complete", ""
         return str(reply.content.get("status", "complete")), str(reply.content.get("indent", ""))
 
@@ -415,7 +463,7 @@ class KernelBridge:
             reply = await self.client.request(
                 "complete_request", {"code": code, "cursor_pos": cursor}, timeout=3
             )
-        except KernelTimeout:
+        except _timeout():
             return None
         return m.Completions.from_reply(reply.content, cursor)
 
@@ -429,7 +477,7 @@ class KernelBridge:
                 {"hist_access_type": "tail", "n": n, "output": False, "raw": True},
                 timeout=5,
             )
-        except KernelTimeout:
+        except _timeout():
             return None
         return [str(entry[2]) for entry in reply.content.get("history") or [] if len(entry) > 2]
 
@@ -439,7 +487,7 @@ class KernelBridge:
             return None
         try:
             body = await self.debug.request("llmspell/hooks", timeout=5)
-        except (DebugRequestFailed, KernelTimeout) as exc:
+        except _errors() as exc:
             log.debug("llmspell/hooks failed: %s", exc)
             return None
         return [m.HookInfo.from_stats(h) for h in body.get("hooks") or [] if isinstance(h, dict)]
@@ -484,7 +532,7 @@ class KernelBridge:
             return
         try:
             body = await self.debug.request("llmspell/profileSnapshot", timeout=5)
-        except (DebugRequestFailed, KernelTimeout) as exc:
+        except _errors() as exc:
             log.debug("llmspell/profileSnapshot failed: %s", exc)
             return
         update = profile_update(body, running=bool(body.get("running")))
@@ -516,7 +564,7 @@ class KernelBridge:
                         "evaluate",
                         {"expression": expression, "frameId": frame_id, "context": "watch"},
                     )
-                except DebugRequestFailed as exc:
+                except _failed() as exc:
                     results.append(m.WatchResult(expression, "", "", exc.message))
                     continue
                 value, kind = str(body.get("result", "")), str(body.get("type", ""))
@@ -533,7 +581,7 @@ class KernelBridge:
                 body = await self._dap(
                     "setVariable", {"variablesReference": container, "name": name, "value": value}
                 )
-            except DebugRequestFailed as exc:
+            except _failed() as exc:
                 self.post(m.VariableSetFailed(name, exc.message))
                 return
             self.post(m.VariableSet(container, m.Variable.from_dap({"name": name, **body})))

@@ -119,7 +119,15 @@ def test_a_connect_run_follows_the_output_rules_of_a_local_run(
     for doc in (local, remote):
         assert (doc["status"], doc["exit_code"], doc["stdout"]) == ("error", 1, "before\n")
         assert "boom" in doc["error"]["message"]
+    assert set(remote["error"]) == set(local["error"])  # the same report, wherever it ran
+    assert remote["error"]["location"] == local["error"]["location"]
     assert remote_run.stderr == ""
+    # a script's value is data, locally and on a kernel
+    returns = tmp_path / "returns.lua"
+    returns.write_text("return {greeted = 'Ada', n = 2}\n")
+    local = json.loads(cli("run", str(returns), "--output", "json").stdout)
+    remote = json.loads(cli("run", str(returns), "--connect", "work", "--output", "json").stdout)
+    assert local["result"] == remote["result"] == {"greeted": "Ada", "n": 2}
     shown = json.loads(cli("exec", "return 6 * 7", "--connect", "work", "--output", "json").stdout)
     assert (shown["status"], shown["result"]) == ("ok", "42")
     # an error report is coloured on a terminal or with FORCE_COLOR, never in a file or with

@@ -17,6 +17,7 @@ from lupa.lua54 import lua_type
 
 from kernel_core.kernel.cells import CellFiles, is_complete, plan_cell
 from kernel_core.kernel.stop_scope import StopScope
+from kernel_core.runtime.convert import ConversionError
 from kernel_core.runtime.errors import ScriptError
 from kernel_core.runtime.failure import ScriptFailure, display_path, format_failure
 from kernel_core.runtime.lua_tokens import KEYWORDS
@@ -53,6 +54,10 @@ class ExecuteOutcome:
     error: dict[str, Any] | None = None
     user_expressions: dict[str, Any] = field(default_factory=dict)
     exit_code: int = 0
+    # `llmspell run --connect --output json`: the script's returned value(s) as data, and a
+    # failure as `llmspell run --output json` reports it (ScriptFailure.to_dict)
+    result_data: Any = None
+    failure: dict[str, Any] | None = None
 
 
 class CellExecutor:
@@ -227,8 +232,22 @@ class CellExecutor:
         """Run a script file on this kernel (``llmspell run --connect``)."""
         outcome = self._interruptible(lambda: self.runtime.run_file(path, args))
         if outcome.status == "ok":
-            return ExecuteOutcome("ok")
-        return self._error(outcome, 0)
+            result = ExecuteOutcome("ok")
+            values = outcome.values
+            try:
+                if len(values) == 1:
+                    result.result_data = self.runtime.from_lua(values[0], what="result")
+                elif values:
+                    result.result_data = [self.runtime.from_lua(v, what="result") for v in values]
+            except ConversionError as exc:
+                result.failure = {
+                    "message": f"the script's return value cannot be converted: {exc}"
+                }
+            return result
+        error = self._error(outcome, 0)
+        if outcome.failure is not None and outcome.status != "exit":
+            error.failure = outcome.failure.to_dict()
+        return error
 
     def interrupt(self, *, starting: bool = False) -> None:
         """Stop the running cell or script at its next instruction (any thread).

@@ -702,7 +702,12 @@ class KernelService:
                 )
             finally:
                 self.sink.end()
-            reply: dict[str, Any] = {"status": outcome.status, "exit_code": outcome.exit_code}
+            reply: dict[str, Any] = {
+                "status": outcome.status,
+                "exit_code": outcome.exit_code,
+                "result": outcome.result_data,  # as data, for run --connect --output json
+                "failure": outcome.failure,
+            }
             if outcome.error:
                 reply.update({k: outcome.error[k] for k in ("ename", "evalue", "traceback")})
                 self.publish(

@@ -37,6 +37,7 @@ class _Output:
         self.json_mode = json_mode
         self.parts: dict[str, list[str]] = {"stdout": [], "stderr": []}
         self.result: str | None = None
+        self.result_data: Any = None  # a run's value as data (llmspell_run_reply)
         self.error: dict[str, Any] | None = None
 
     def show(self, msg: Message) -> None:
@@ -117,6 +118,11 @@ async def _run(args: argparse.Namespace, connection_file: Path) -> int:
             code = 0 if status == "ok" else 1
             if args.command == "run":
                 code = int(reply.content.get("exit_code", code))
+                # the kernel sends the value as data and the failure as a local run reports it
+                if "result" in reply.content:
+                    output.result_data = reply.content["result"]
+                if reply.content.get("failure") is not None:
+                    output.error = reply.content["failure"]
         for task in pending:
             task.cancel()  # an interrupt still waiting for a kernel that is gone
     if interrupted and code:
@@ -146,8 +152,8 @@ def _print_json(
     document = {
         "status": status,
         "exit_code": code,
-        # the kernel sends a value as text (its text/plain), not as data
-        "result": output.result,
+        # a script's value comes as data (the run reply); a snippet's as its text/plain
+        "result": output.result_data if output.result_data is not None else output.result,
         "stdout": "".join(output.parts["stdout"]),
         "stderr": "".join(output.parts["stderr"]),
         "error": output.error,

@@ -52,6 +52,7 @@ from llmspell_tui.themes import (
 E = TypeVar("E", bound=Message)
 SHORT_SCREEN = 30  # rows: below, the side column is laid out tighter
 WIDE_SCREEN = 120  # columns: below, the footer is compact
+RUNNING_VIEW_DELAY = 0.1  # s: a resume shows the script running unless it stops by then
 
 
 def _while_shown(
@@ -216,6 +217,7 @@ class LlmspellApp(App[int]):
         self._footer_stopped = False  # whether the footer last drew the stopped keys
         self._banner_sticky = False  # the error banner shows a syntax error, not a stop
         self._footer_timer: Timer | None = None
+        self._running_timer: Timer | None = None  # shows "running" unless a stop comes first
         self.profiling = False  # the kernel's profiler is on
         self._ended_profiles: set[Any] = set()  # "started" stamps of profiles seen stopped
         self.flamegraph_shown = False
@@ -429,6 +431,8 @@ class LlmspellApp(App[int]):
 
     @_while_shown
     def on_script_finished(self, event: m.ScriptFinished) -> None:
+        if self._cancel_running_view():  # it ended right after a resume: no stop to show
+            self._clear_stop_view()
         self.running = False
         self.refresh_bindings()
         self.exit_code = event.exit_code
@@ -445,6 +449,7 @@ class LlmspellApp(App[int]):
 
     @_while_shown
     def on_stopped(self, event: m.Stopped) -> None:
+        self._cancel_running_view()  # the last stop's stack and line stay until the new one's
         self.thread_id = event.thread_id
         self.stops += 1
         self._footer_shows_stopped(True)  # stepping is possible now: the footer shows it
@@ -486,12 +491,34 @@ class LlmspellApp(App[int]):
         self.thread_id = None
         self._footer_shows_stopped(False)
         self.frame = None
+        self.console_pane.set_paused(False)
+        self._show_error_banner(None)
+        # a step is a continue and a stop a millisecond apart: emptying the stack, the
+        # locals and the current line for that moment cost a frame (~20 ms) that the new
+        # line then waited behind; they are emptied only if the script runs on a moment
+        self._cancel_running_view()
+        self._running_timer = self.set_timer(RUNNING_VIEW_DELAY, self._show_running)
+
+    def _show_running(self) -> None:
+        """The script runs on: no stack, no locals, no current line."""
+        self._running_timer = None
+        if self.thread_id is not None or not self.panes_attached:
+            return
+        self._clear_stop_view()
+        self.status.state = "running"
+
+    def _clear_stop_view(self) -> None:
         self.stack_pane.clear()
         self.variables_pane.clear_tree()
         self.source_pane.set_current_line(None)
-        self.console_pane.set_paused(False)
-        self.status.state = "running"
-        self._show_error_banner(None)
+
+    def _cancel_running_view(self) -> bool:
+        """Forget a pending "running" view; whether one was pending."""
+        if self._running_timer is None:
+            return False
+        self._running_timer.stop()
+        self._running_timer = None
+        return True
 
     @_while_shown
     def on_stack_loaded(self, event: m.StackLoaded) -> None:

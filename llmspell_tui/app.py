@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import gc
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -347,10 +346,6 @@ class LlmspellApp(App[int]):
     @work(group="kernel", exclusive=True, exit_on_error=False)
     async def run_bridge(self) -> None:
         """Connect, start the script, then post the kernel's messages until the app ends."""
-        # the objects of the app's start (modules, widgets, styles) live as long as it does:
-        # out of the collector's sight, a full collection during a print flood takes a few
-        # ms instead of ~100 (keys wait for it)
-        gc.freeze()
         if not await self.bridge.connect():
             return
         if isinstance(self.target, Launch) and self.target.script is not None:

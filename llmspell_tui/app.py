@@ -348,6 +348,10 @@ class LlmspellApp(App[int]):
         """Connect, start the script, then post the kernel's messages until the app ends."""
         if not await self.bridge.connect():
             return
+        # the source shows before the kernel is there: breakpoints set meanwhile (F9) are in
+        # the book only; they reach the kernel now, in order, before the script runs
+        for path in sorted({b.path for b in self.breakpoints}):
+            await self.bridge.set_breakpoints(path, self.breakpoints.specs(path))
         if isinstance(self.target, Launch) and self.target.script is not None:
             self.running = True
             self.refresh_bindings()

@@ -400,7 +400,12 @@ class KernelBridge:
     async def set_breakpoints(
         self, path: str, breakpoints: list[int] | list[m.BreakpointSpec]
     ) -> None:
-        """Replace the breakpoints of a file (plain lines, or lines with conditions)."""
+        """Replace the breakpoints of a file (plain lines, or lines with conditions).
+
+        Before the kernel is connected this sends nothing: the app sends its breakpoints once
+        it is (App.run_bridge)."""
+        if self.debug is None:
+            return
         specs = [b if isinstance(b, m.BreakpointSpec) else m.BreakpointSpec(b) for b in breakpoints]
 
         async def send() -> None:

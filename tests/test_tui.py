@@ -136,6 +136,25 @@ async def test_f9_then_f5_stops_at_the_breakpoint_with_its_locals(started: Any) 
         assert any(label.startswith("config = {") for label in shown)
 
 
+async def test_a_breakpoint_set_before_the_kernel_is_there_is_hit(started: Any) -> None:
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        started(app)
+        loop = marker_line(DEMO, "loop")
+        app.source_pane.focus()
+        app.source_pane.cursor_line = loop  # the source shows at once; the kernel comes later
+        await pilot.press("f9")
+        await app.waiter.wait_for(BreakpointsSet, lambda m: m.lines == [loop])  # once connected
+        order = [type(m).__name__ for m in app.waiter.handled]
+        assert order.index("BreakpointToggled") < order.index("KernelConnected")
+        await app.waiter.wait_for(Stopped)  # on entry
+        await app.waiter.wait_for(VariablesLoaded)
+        await pilot.press("f5")
+        stop = await app.waiter.wait_for(Stopped)
+        assert stop.reason == "breakpoint"
+        assert app.source_pane.current_line == loop
+
+
 async def test_f10_moves_the_current_line_to_the_next_statement(started: Any) -> None:
     app = demo_app()
     async with app.run_test(size=(100, 30)) as pilot:

@@ -6,8 +6,7 @@ deliberate change, then look at them).
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,9 @@ from llmspell_tui.messages import (
 from llmspell_tui.themes import ThemeError, load_theme, load_themes
 from tests.conftest import CliResult
 from tests.debug_fixtures import marker_line
-from tests.tui_fixtures import DEMO, RecordingApp, demo_app
+from tests.tui_fixtures import DEMO, RecordingApp, demo_app, started
+
+__all__ = ["started"]
 
 SNAPSHOTS = Path(__file__).resolve().parent.parent / "snapshots"
 
@@ -52,21 +53,6 @@ class SnapshotsDirExtension(pytest_textual_snapshot.SVGImageExtension):  # type:
 def _snapshots_in_snapshots_dir(monkeypatch: pytest.MonkeyPatch) -> None:
     # snap_compare looks the extension up by this name each time it runs
     monkeypatch.setattr(pytest_textual_snapshot, "SVGImageExtension", SnapshotsDirExtension)
-
-
-@pytest.fixture
-async def started() -> AsyncIterator[Callable[..., Any]]:
-    """Run apps under Pilot; afterwards, assert that no kernel they started is left."""
-    processes: list[asyncio.subprocess.Process] = []
-
-    def remember(app: RecordingApp) -> None:
-        if app.bridge.process is not None:
-            processes.append(app.bridge.process)
-
-    yield remember
-    for proc in processes:
-        assert proc.returncode is not None, "the kernel outlived its TUI"
-    assert known_kernels() == []
 
 
 def console_text(app: RecordingApp) -> list[str]:

@@ -3,8 +3,7 @@ Ctrl+C from the source, and Ctrl+Shift+F5 restarting the script on the same kern
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,9 @@ from llmspell_tui.messages import (
 )
 from tests.conftest import CliResult
 from tests.debug_fixtures import marker_line
-from tests.tui_fixtures import DEMO, TUI_LUA, RecordingApp, demo_app
+from tests.tui_fixtures import DEMO, TUI_LUA, RecordingApp, demo_app, started
+
+__all__ = ["started"]
 
 TYPO = TUI_LUA / "typo.lua"
 SPIN = Path(__file__).parent / "lua" / "debug" / "spin.lua"
@@ -43,21 +44,6 @@ class SnapshotsDirExtension(pytest_textual_snapshot.SVGImageExtension):  # type:
 @pytest.fixture(autouse=True)
 def _snapshots_in_snapshots_dir(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pytest_textual_snapshot, "SVGImageExtension", SnapshotsDirExtension)
-
-
-@pytest.fixture
-async def started() -> AsyncIterator[Callable[[RecordingApp], None]]:
-    """Run apps under Pilot; afterwards, assert that no kernel they started is left."""
-    processes: list[asyncio.subprocess.Process] = []
-
-    def remember(app: RecordingApp) -> None:
-        if app.bridge.process is not None:
-            processes.append(app.bridge.process)
-
-    yield remember
-    for proc in processes:
-        assert proc.returncode is not None, "the kernel outlived its TUI"
-    assert known_kernels() == []
 
 
 def typo_app(theme: str = "dark") -> RecordingApp:

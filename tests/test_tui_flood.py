@@ -3,35 +3,18 @@ and keeps no more of it than its scrollback."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
-from kernel_core.kernel.registry import known_kernels
 from llmspell_tui.bridge import Launch
 from llmspell_tui.messages import Output, Stopped
 from tests.conftest import CliResult
-from tests.tui_fixtures import TUI_LUA, RecordingApp
+from tests.tui_fixtures import TUI_LUA, RecordingApp, started
+
+__all__ = ["started"]
 
 FLOOD = TUI_LUA / "flood.lua"
 SCROLLBACK = 500
-
-
-@pytest.fixture
-async def started() -> AsyncIterator[Callable[[RecordingApp], None]]:
-    """Run apps under Pilot; afterwards, assert that no kernel they started is left."""
-    processes: list[asyncio.subprocess.Process] = []
-
-    def remember(app: RecordingApp) -> None:
-        if app.bridge.process is not None:
-            processes.append(app.bridge.process)
-
-    yield remember
-    for proc in processes:
-        assert proc.returncode is not None, "the kernel outlived its TUI"
-    assert known_kernels() == []
 
 
 async def test_f6_pauses_a_script_printing_without_end_and_the_console_stays_bounded(

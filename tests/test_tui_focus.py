@@ -5,37 +5,21 @@ as Option+1's ¡); Ctrl+X goes between console and source as in pudb."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
-import pytest
 from textual.widget import Widget
 
-from kernel_core.kernel.registry import known_kernels
 from llmspell_tui.bridge import Launch
 from llmspell_tui.messages import KernelConnected, StackLoaded, Stopped
 from tests.debug_fixtures import marker_line
-from tests.tui_fixtures import DEMO, RecordingApp, demo_app
+from tests.tui_fixtures import DEMO, RecordingApp, demo_app, started
+
+__all__ = ["started"]
 
 
 def focused(app: RecordingApp) -> Widget | None:
     """The focused widget (read anew each time: keys move it)."""
     return app.focused
-
-
-@pytest.fixture
-async def started() -> AsyncIterator[Callable[[RecordingApp], None]]:
-    """Run apps under Pilot; afterwards, assert that no kernel they started is left."""
-    processes: list[asyncio.subprocess.Process] = []
-
-    def remember(app: RecordingApp) -> None:
-        if app.bridge.process is not None:
-            processes.append(app.bridge.process)
-
-    yield remember
-    for proc in processes:
-        assert proc.returncode is not None, "the kernel outlived its TUI"
-    assert known_kernels() == []
 
 
 async def test_a_console_session_starts_in_the_console(

@@ -4,15 +4,12 @@ frame's line, opening loaded sources, coroutine threads and two TUIs on one kern
 from __future__ import annotations
 
 import argparse
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from textual.message import Message
 from textual.pilot import Pilot
 
-from kernel_core.kernel.registry import known_kernels
 from llmspell_tui.bridge import Attach, Launch
 from llmspell_tui.commands.tui import target_from_args
 from llmspell_tui.messages import (
@@ -31,20 +28,11 @@ from llmspell_tui.panes.console import ConsolePane
 from llmspell_tui.panes.source import CURRENT, SELECTED_FRAME
 from tests.debug_fixtures import marker_line
 from tests.test_tui import set_breakpoint, stop_on_entry
-from tests.tui_fixtures import DEMO, TUI_LUA, RecordingApp
+from tests.tui_fixtures import DEMO, TUI_LUA, RecordingApp, started
+
+__all__ = ["started"]
 
 FRAMES = TUI_LUA / "frames.lua"
-
-
-@pytest.fixture
-async def started() -> AsyncIterator[Callable[[RecordingApp], None]]:
-    """Run apps under Pilot; afterwards, assert that no kernel they started is left."""
-    apps: list[RecordingApp] = []
-    yield apps.append
-    for app in apps:
-        if app.bridge.process is not None:
-            assert app.bridge.process.returncode is not None, "the kernel outlived its TUI"
-    assert known_kernels() == []
 
 
 def console_text(app: RecordingApp) -> list[str]:

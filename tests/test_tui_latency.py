@@ -5,12 +5,8 @@ keys are handled while a flood of output keeps coming."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import pytest
-
-from kernel_core.kernel.registry import known_kernels
 from llmspell_tui.app import RUNNING_VIEW_DELAY
 from llmspell_tui.bridge import Launch
 from llmspell_tui.messages import (
@@ -22,18 +18,9 @@ from llmspell_tui.messages import (
     VariablesLoaded,
 )
 from tests.debug_fixtures import marker_line
-from tests.tui_fixtures import DEMO, TUI_LUA, RecordingApp, demo_app
+from tests.tui_fixtures import DEMO, TUI_LUA, RecordingApp, demo_app, started
 
-
-@pytest.fixture
-async def started() -> AsyncIterator[Callable[[RecordingApp], None]]:
-    """Run apps under Pilot; afterwards, assert that no kernel they started is left."""
-    apps: list[RecordingApp] = []
-    yield apps.append
-    for app in apps:
-        proc = app.bridge.process
-        assert proc is None or proc.returncode is not None, "the kernel outlived its TUI"
-    assert known_kernels() == []
+__all__ = ["started"]
 
 
 async def stop_on_entry(app: RecordingApp) -> None:

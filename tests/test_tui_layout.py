@@ -3,36 +3,20 @@ remembered in the config directory for the next run."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from textual.widget import Widget
 
-from kernel_core.kernel.registry import known_kernels
 from llmspell_tui.app import LlmspellApp
 from llmspell_tui.bridge import Launch
 from llmspell_tui.layout import Layout, layout_file, load_layout
 from llmspell_tui.messages import StackLoaded
 from tests.conftest import CliResult
-from tests.tui_fixtures import DEMO, RecordingApp, demo_app
+from tests.tui_fixtures import DEMO, RecordingApp, demo_app, started
 
-
-@pytest.fixture
-async def started() -> AsyncIterator[Callable[[RecordingApp], None]]:
-    """Run apps under Pilot; afterwards, assert that no kernel they started is left."""
-    processes: list[asyncio.subprocess.Process] = []
-
-    def remember(app: RecordingApp) -> None:
-        if app.bridge.process is not None:
-            processes.append(app.bridge.process)
-
-    yield remember
-    for proc in processes:
-        assert proc.returncode is not None, "the kernel outlived its TUI"
-    assert known_kernels() == []
+__all__ = ["started"]
 
 
 def focused(app: RecordingApp) -> Widget | None:

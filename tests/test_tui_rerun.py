@@ -5,33 +5,16 @@ Against a real kernel, with Pilot: what the user sees when pressing F5 once a ru
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
-import pytest
-
-from kernel_core.kernel.registry import known_kernels
 from llmspell_tui.bridge import Launch
 from llmspell_tui.messages import BreakpointsSet, ScriptFinished, StackLoaded, Stopped
 from tests.debug_fixtures import marker_line
-from tests.tui_fixtures import TUI_LUA, RecordingApp
+from tests.tui_fixtures import TUI_LUA, RecordingApp, started
+
+__all__ = ["started"]
 
 NAMED_AGENT = TUI_LUA / "named_agent.lua"
-
-
-@pytest.fixture
-async def started() -> AsyncIterator[Callable[[RecordingApp], None]]:
-    """Run apps under Pilot; afterwards, assert that no kernel they started is left."""
-    processes: list[asyncio.subprocess.Process] = []
-
-    def remember(app: RecordingApp) -> None:
-        if app.bridge.process is not None:
-            processes.append(app.bridge.process)
-
-    yield remember
-    for proc in processes:
-        assert proc.returncode is not None, "the kernel outlived its TUI"
-    assert known_kernels() == []
 
 
 def console_lines(app: RecordingApp) -> list[str]:

@@ -4,36 +4,20 @@ non-zero."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
-import pytest
 from pygments.token import Keyword
 from rich.style import Style
 from rich.syntax import Syntax
 
-from kernel_core.kernel.registry import known_kernels
 from llmspell_tui.bridge import Launch
 from llmspell_tui.commands.tui import exit_status
 from llmspell_tui.layout import layout_file, load_layout
 from llmspell_tui.messages import Output, StackLoaded
-from tests.tui_fixtures import DEMO, RecordingApp
+from tests.tui_fixtures import DEMO, RecordingApp, started
 
-
-@pytest.fixture
-async def started() -> AsyncIterator[Callable[[RecordingApp], None]]:
-    """Run apps under Pilot; afterwards, assert that no kernel they started is left."""
-    processes: list[asyncio.subprocess.Process] = []
-
-    def remember(app: RecordingApp) -> None:
-        if app.bridge.process is not None:
-            processes.append(app.bridge.process)
-
-    yield remember
-    for proc in processes:
-        assert proc.returncode is not None, "the kernel outlived its TUI"
-    assert known_kernels() == []
+__all__ = ["started"]
 
 
 def remembered_app() -> RecordingApp:

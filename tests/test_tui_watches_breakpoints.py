@@ -6,7 +6,7 @@ deliberate change, then look at them).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,9 @@ from llmspell_tui.messages import (
 from llmspell_tui.panes.variables import Node
 from tests.debug_fixtures import marker_line
 from tests.test_tui import SnapshotsDirExtension
-from tests.tui_fixtures import TUI_LUA, RecordingApp
+from tests.tui_fixtures import TUI_LUA, RecordingApp, started
+
+__all__ = ["started"]
 
 TABLES = TUI_LUA / "tables.lua"
 ENTRY = marker_line(TABLES, "entry")
@@ -46,16 +48,6 @@ AFTER = marker_line(TABLES, "after")
 @pytest.fixture(autouse=True)
 def _snapshots_in_snapshots_dir(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pytest_textual_snapshot, "SVGImageExtension", SnapshotsDirExtension)
-
-
-@pytest.fixture
-async def started() -> AsyncIterator[Callable[[RecordingApp], None]]:
-    """Run apps under Pilot; afterwards, assert that no kernel they started is left."""
-    apps: list[RecordingApp] = []
-    yield apps.append
-    for app in apps:
-        assert app.bridge.process is None or app.bridge.process.returncode is not None
-    assert known_kernels() == []
 
 
 def tables_app(theme: str = "dark") -> RecordingApp:

@@ -7,7 +7,7 @@ is recorded after the app's handlers for it have run, so the screen state it cau
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -16,8 +16,10 @@ import pytest_textual_snapshot
 from syrupy.location import PyTestLocation
 from textual.message import Message
 
+from kernel_core.kernel.registry import known_kernels
 from llmspell_tui.app import LlmspellApp
 from llmspell_tui.bridge import Attach, Launch
+from llmspell_tui.messages import KernelConnected
 
 TUI_LUA = Path(__file__).parent / "lua" / "tui"
 DEMO = TUI_LUA / "demo.lua"
@@ -73,11 +75,26 @@ class RecordingApp(LlmspellApp):
     def __init__(self, target: Launch | Attach, *, theme: str | None = "dark") -> None:
         super().__init__(target, theme=theme)
         self.waiter = Waiter()
+        # kernels this app started, noted as they connect (after the app's first frame)
+        self.kernel_processes: list[asyncio.subprocess.Process] = []
 
     async def _on_message(self, message: Message) -> None:
         # Textual's dispatch entry point: the app's handlers for ``message`` run inside it.
         await super()._on_message(message)
         self.waiter.record(message)
+        if isinstance(message, KernelConnected) and self.bridge.process is not None:
+            self.kernel_processes.append(self.bridge.process)
+
+
+@pytest.fixture
+async def started() -> AsyncIterator[Callable[[RecordingApp], None]]:
+    """Run apps under Pilot; afterwards, assert that no kernel they started is left."""
+    apps: list[RecordingApp] = []
+    yield apps.append
+    for app in apps:
+        for proc in app.kernel_processes:
+            assert proc.returncode is not None, "the kernel outlived its TUI"
+    assert known_kernels() == []
 
 
 def demo_app(**launch: object) -> RecordingApp:

@@ -154,6 +154,10 @@ class ScriptRuntime:
         self.native_thread_id = threading.get_native_id()  # the kernel sees it wait on stdin
         self._abort_lock = threading.Lock()
         self._pending_abort: tuple[str, str] | None = None
+        # set once the run's begin_run has installed its hooks (runner.lua calls
+        # rearm_if_pending right after): an abort handed to the hook before that was cleared
+        # by begin_run and lost, so until then it is only noted, and armed from there
+        self._run_begun = False
         self._pending_actions: list[str] = []  # e.g. "debug": serve queued DAP requests
         self._armer = AsyncArmer()
         self._closers: list[Callable[[], None]] = []
@@ -351,10 +355,14 @@ class ScriptRuntime:
     def _on_async(self) -> Any:
         self._armer.asked()
         with self._abort_lock:
-            pending, self._pending_abort = self._pending_abort, None
+            pending = None
+            if self._run_begun:  # else begin_run would clear it: kept for rearm_if_pending
+                pending, self._pending_abort = self._pending_abort, None
             if pending is None and self._pending_actions:
                 pending = (self._pending_actions.pop(0), "")
-            more = self._pending_abort is not None or bool(self._pending_actions)
+            more = (self._pending_abort is not None and self._run_begun) or bool(
+                self._pending_actions
+            )
         if more:  # one action per hook call: arm again for the rest
             timer = threading.Timer(0.001, self._armer.arm)
             timer.daemon = True
@@ -363,6 +371,7 @@ class ScriptRuntime:
 
     def _rearm_if_pending(self) -> None:
         with self._abort_lock:
+            self._run_begun = True
             pending = self._pending_abort is not None or bool(self._pending_actions)
         if pending:
             self._armer.arm()
@@ -390,7 +399,9 @@ class ScriptRuntime:
         text = message or "interrupted by user"
         with self._abort_lock:
             self._pending_abort = (kind, text)
-        self._armer.arm()
+            begun = self._run_begun
+        if begun:
+            self._armer.arm()
         # a read of stdin blocks in C, where the armed hook waits for it to return
         blocked_read.wake(self._owner, self.native_thread_id, self.abort_pending)
 
@@ -502,6 +513,8 @@ class ScriptRuntime:
                 timer.cancel()
             with self._abort_lock:
                 self._pending_abort = None
+                if self._runs == 0:
+                    self._run_begun = False
         if ok:
             values = tuple(payload[i] for i in range(1, int(payload.n) + 1))
             return RunOutcome("ok", values=values)

@@ -56,3 +56,20 @@ def test_completion_lists_llmspell_globals_before_they_are_used(kernel: Kernel) 
     assert client.complete("agent:exe", reply=True, timeout=10)["content"]["matches"][:1] == [
         "execute"
     ]
+
+
+def test_display_data_never_overtakes_what_print_wrote_before_it(kernel: Kernel) -> None:
+    # print goes through fd 1 and a reader thread; display_data is published directly:
+    # each display must wait for the text printed before it
+    _, client = kernel
+    _, messages = run_cell(
+        client, "for i = 1, 40 do print('line ' .. i); Display.markdown('shown ' .. i) end"
+    )
+    seen = []
+    for kind, content in outputs(messages):
+        if kind == "stream":
+            seen += [line for line in content[1].splitlines() if line]
+        else:
+            seen.append(content["text/markdown"])
+    expected = [f"{word} {i}" for i in range(1, 41) for word in ("line", "shown")]
+    assert seen == expected

@@ -52,7 +52,9 @@ class KernelSink:
     def __init__(self, service: KernelService) -> None:
         self._service = service
         self._lock = threading.Lock()
-        self._buffers: dict[str, list[str]] = {}
+        # what waits to be published, in the order the script made it: a stream's text
+        # (consecutive writes to one stream joined) or a display_data bundle
+        self._pending: list[tuple[str, Any]] = []
         self._size = 0
         self._scheduled = False
         self._urgent = False  # a flush for a full buffer is on its way
@@ -148,13 +150,17 @@ class KernelSink:
     def flush(self) -> None:
         """Publish buffered output (loop thread)."""
         with self._lock:
-            buffers, self._buffers = self._buffers, {}
+            pending, self._pending = self._pending, []
             self._size = 0
             self._scheduled = self._urgent = False
             parent = self._parent
             self._drained.notify_all()
-        for name, parts in buffers.items():
-            self._service.publish("stream", {"name": name, "text": "".join(parts)}, parent)
+        for kind, payload in pending:
+            if kind == "display":
+                content = {"data": payload, "metadata": {}, "transient": {}}
+                self._service.publish("display_data", content, parent)
+            else:
+                self._service.publish("stream", {"name": kind, "text": "".join(payload)}, parent)
 
     def receive_stdin(self, msg: Message) -> None:
         """An input_reply arrived on the stdin channel."""
@@ -167,7 +173,10 @@ class KernelSink:
         loop = self._service.loop
         assert loop is not None
         with self._lock:
-            self._buffers.setdefault(stream, []).append(text)
+            if self._pending and self._pending[-1][0] == stream:
+                self._pending[-1][1].append(text)
+            else:
+                self._pending.append((stream, [text]))
             self._size += len(text)
             full = self._size >= MAX_BUFFER
             urgent = full and not self._urgent  # one early flush in flight, not one a write
@@ -185,19 +194,19 @@ class KernelSink:
                 self._drained.wait_for(lambda: self._size < MAX_BUFFER, BACKPRESSURE_WAIT)
 
     def display(self, bundle: dict[str, Any]) -> None:
-        """Publish display_data (after the output written before it)."""
+        """Publish display_data after the output written before it (also what Lua's print
+        wrote to fd 1 that the reader thread has not handed on yet) and before what is
+        written after it."""
         loop = self._service.loop
         assert loop is not None
+        if self._capture is not None and not _on_loop_thread():
+            self._capture.drain()
         with self._lock:
-            parent = self._parent
-
-        def send() -> None:
-            self.flush()
-            self._service.publish(
-                "display_data", {"data": bundle, "metadata": {}, "transient": {}}, parent
-            )
-
-        loop.call_soon_threadsafe(send)
+            self._pending.append(("display", bundle))
+            schedule = not self._scheduled
+            self._scheduled = True
+        if schedule:
+            loop.call_soon_threadsafe(self.flush)
 
     def read_line(self, prompt: str) -> str | None:
         """Ask the client that ran the cell for a line; waits until it answers."""
@@ -214,6 +223,8 @@ class KernelSink:
             "input_request", {"prompt": prompt, "password": False}, parent
         )
         frames = self._service.session.serialize(request, parent.identities)
+        if self._capture is not None and not _on_loop_thread():
+            self._capture.drain()  # the prompt the script printed comes first
         self.flushing_then(lambda: self._ask(frames, time.monotonic() + STDIN_REACH_TIMEOUT))
         executor = self._service.engine.executor if self._service.engine else None
         while True:

@@ -398,8 +398,26 @@ local function fallback_line(line)
   end
 end
 
+-- The line event Lua raises after a count hook (an ask armed from Python, a profiler
+-- sample) for the instruction the hook fired at is a new line only when that instruction
+-- starts one; in the middle of a line it is an echo of the line already reported, and a
+-- step or a breakpoint there would stop twice on one line. `last_line` is the line of the
+-- last line event (any thread: cheap, and a switch between threads lands on a line event
+-- of its own first); `echo_line` the line a count hook fired on, until the next event.
+local last_line, echo_line = nil, nil
+mux.on_count_fired = function()
+  local info = getinfo(3, "l") -- this, the multiplexer's on_count, the running code
+  echo_line = info and info.currentline or nil
+end
+
 -- `on_line` is tail-called by the multiplexer's hook: level 2 is the code that runs.
 local function on_line(line)
+  if echo_line then
+    local echo = echo_line
+    echo_line = nil
+    if line == echo and line == last_line then return end
+  end
+  last_line = line
   if step then
     local thread = co_running()
     if step.mode == "in" then
@@ -452,6 +470,12 @@ mux.handlers.line = on_line
 local mux_hook = mux.hook
 local function fallback_hook(event, line)
   if event == "line" then
+    if echo_line then
+      local echo = echo_line
+      echo_line = nil
+      if line == echo and line == last_line then return end
+    end
+    last_line = line
     -- fallback_line inlined: this runs on every line of the run, and most lines find no
     -- entry in `fallback`, so the call it would cost is most of the hook's own work
     local sources = fallback[line]
@@ -505,7 +529,15 @@ local function gate_hot(f)
 end
 
 gate_hook = function(event, line)
-  if event == "line" then return fallback_line(line) end
+  if event == "line" then
+    if echo_line then
+      local echo = echo_line
+      echo_line = nil
+      if line == echo and line == last_line then return end
+    end
+    last_line = line
+    return fallback_line(line)
+  end
   if event == "call" or event == "tail call" then
     if gate_hot(getinfo(2, "f").func) then
       gate_depth = gate_depth + 1

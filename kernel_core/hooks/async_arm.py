@@ -77,7 +77,13 @@ class AsyncArmer:
                 self._states.discard(int(pointer, 16))
 
     def arm(self, count: int = 1) -> int:
-        """Arm a count hook on every tracked thread; returns how many were armed."""
+        """Arm a count hook on every tracked thread; returns how many were armed.
+
+        The count is added to each thread's own mask: Lua decides which events an
+        instruction raises from the mask it read before the count hook ran, so replacing
+        the mask lost the line (and call) events of the instruction the hook fires at. That
+        is the first instruction after a long C call, the first of the next line: a late
+        breakpoint or a step there went by (tests/test_debugger_async_arm.py)."""
         if not self._hook_fn:
             return 0
         lib = _lib()
@@ -85,7 +91,8 @@ class AsyncArmer:
             if count == 1:
                 self._asked_at = time.monotonic()
             for state in self._states:
-                lib.lua_sethook(state, self._hook_fn, LUA_MASKCOUNT, count)
+                mask = lib.lua_gethookmask(state) & (LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE)
+                lib.lua_sethook(state, self._hook_fn, mask | LUA_MASKCOUNT, count)
             return len(self._states)
 
     def asked(self) -> None:

@@ -155,7 +155,12 @@ local function where_frames()
 end
 
 local function on_count(co)
-  local _, _, count = gethook()
+  local _, mask, count = gethook()
+  -- A count hook fired with the line hook on: Lua raises a line event for this same
+  -- instruction as soon as it returns (returning from a Lua hook resets the thread's last
+  -- pc, so the instruction counts as a jump back), also in the middle of a line. The
+  -- debugger tells that echo from a new line (M.on_count_fired).
+  if M.on_count_fired and mask:find("l", 1, true) then M.on_count_fired() end
   if count == 1 then
     -- armed asynchronously from Python: ask why, exactly once
     M.stats.async_fired = M.stats.async_fired + 1

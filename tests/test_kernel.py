@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import zmq
 from jupyter_client.blocking.client import BlockingKernelClient
@@ -323,3 +324,22 @@ def test_restart_gives_a_fresh_lua_world(kernel: Kernel) -> None:
     client.wait_for_ready(timeout=30)
     _, messages = run_cell(client, "counter == nil")
     assert outputs(messages) == [("execute_result", {"text/plain": "true"})]
+
+
+def test_stop_on_error_aborts_a_cell_sent_before_the_failure_that_arrives_after_it(
+    kernel: Kernel,
+) -> None:
+    # Run All on a loaded machine: the next cell was sent right after the failing one, but
+    # reaches the kernel once that one has failed (here: held back until its reply came)
+    _, client = kernel
+    failing = client.session.msg("execute_request", {"code": "error('fails')", "silent": False})
+    client.shell_channel.send(failing)
+    assert client.get_shell_msg(timeout=20)["content"]["status"] == "error"
+    late = client.session.msg("execute_request", {"code": "print('never')", "silent": False})
+    late["header"]["date"] = failing["header"]["date"] + timedelta(microseconds=200)
+    client.shell_channel.send(late)
+    reply = client.get_shell_msg(timeout=20)
+    assert reply["parent_header"]["msg_id"] == late["header"]["msg_id"]
+    assert reply["content"]["status"] == "aborted"
+    # a cell sent once the client has read the error runs, as nbclient's next cell does
+    assert run_cell(client, "return 1 + 1")[0]["content"]["status"] == "ok"

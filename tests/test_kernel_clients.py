@@ -163,3 +163,37 @@ def test_with_pause_when_last_client_leaves_a_vanished_clients_script_stays_paus
     finally:
         if km.is_alive():
             km.shutdown_kernel(now=True)
+
+
+def test_a_client_that_runs_a_cell_before_its_iopub_is_connected_sees_all_of_it(
+    kernel: Kernel,
+) -> None:
+    # jupyter console sends its first cell as soon as kernel_info answers on shell; its
+    # iopub subscription may reach the kernel later (more so on a loaded machine), and a
+    # client that missed the cell's idle status waits for it forever
+    km, first = kernel
+    run_cell(first, "return 1")  # the first client's subscription is claimed: no spare one
+    late = km.blocking_client()
+    late.start_channels(iopub=False, stdin=False, hb=False)
+    try:
+        msg_id = late.execute("return 6 * 7")
+        time.sleep(0.3)
+        late.iopub_channel.start()
+        seen: list[tuple[str, Any]] = []
+        deadline = time.monotonic() + 10
+        while ("status", "idle") not in seen and time.monotonic() < deadline:
+            try:
+                msg = late.get_iopub_msg(timeout=0.5)
+            except Exception:  # noqa: BLE001 - queue.Empty: keep waiting until the deadline
+                continue
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind = msg["msg_type"]
+            if kind == "status":
+                seen.append(("status", msg["content"]["execution_state"]))
+            elif kind == "execute_result":
+                seen.append(("result", msg["content"]["data"]["text/plain"]))
+        assert seen == [("status", "busy"), ("result", "42"), ("status", "idle")]
+        assert late.get_shell_msg(timeout=10)["content"]["status"] == "ok"
+    finally:
+        late.stop_channels()

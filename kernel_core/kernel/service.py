@@ -30,8 +30,10 @@ from kernel_core.kernel.execution import ExecutionThread
 from kernel_core.kernel.executor import CellExecutor, ExecuteOutcome
 from kernel_core.kernel.history import HistoryStore
 from kernel_core.kernel.iopub import KernelSink
+from kernel_core.kernel.iopub_join import IopubJoins
 from kernel_core.kernel.leftovers import private_cell_dir
 from kernel_core.kernel.shell_queue import FairShellQueue, client_of
+from kernel_core.kernel.stop_on_error import StopOnError
 from kernel_core.kernel.syntax import SyntaxChecker
 from kernel_core.paths import data_dir
 from kernel_core.protocol.errors import InvalidContent, MessageTooLarge, ProtocolError, QueueFull
@@ -143,6 +145,8 @@ class KernelService:
         self._out_of_line_by_client: dict[bytes, int] = {}
         self._syntax = SyntaxChecker()
         self._subscribers = 0
+        self._iopub_joins = IopubJoins()
+        self._stop_on_error = StopOnError()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.sink: KernelSink | None = None
         self.engine: ExecutionThread | None = None
@@ -405,6 +409,11 @@ class KernelService:
     async def _shell_consumer(self) -> None:
         while True:
             msg = await self._shell_queue.get()
+            if msg.msg_type == "execute_request" and self._stop_on_error.aborts(msg):
+                self._reply_aborted(msg)  # sent before its client knew a cell failed
+                continue
+            if msg.msg_type in RUNNING_REQUESTS:
+                await self._iopub_joins.joined(msg.session)
             self._serving = msg
             try:
                 await self._dispatch(msg, self.shell_handlers, self.shell)
@@ -625,6 +634,7 @@ class KernelService:
         sock = self._current_socket
 
         async def work() -> None:
+            started = self._stop_on_error.started()
             if store_history:
                 self.execution_count += 1
             count = self.execution_count
@@ -669,6 +679,7 @@ class KernelService:
             if store_history:
                 self.history.store(count, code)
             if outcome.status == "error" and stop_on_error:
+                self._stop_on_error.failed(msg, started)
                 self._abort_queued_executes()
 
         await self._busy(msg, work)
@@ -676,14 +687,17 @@ class KernelService:
     def _abort_queued_executes(self) -> None:
         """After a failed cell with stop_on_error, queued execute requests are aborted."""
         for queued in self._shell_queue.take(lambda m: m.msg_type == "execute_request"):
-            self.publish("status", {"execution_state": "busy"}, queued)
-            self.reply(
-                self.shell,
-                queued,
-                "execute_reply",
-                {"status": "aborted", "execution_count": self.execution_count},
-            )
-            self.publish("status", {"execution_state": "idle"}, queued)
+            self._reply_aborted(queued)
+
+    def _reply_aborted(self, msg: Message) -> None:
+        self.publish("status", {"execution_state": "busy"}, msg)
+        self.reply(
+            self.shell,
+            msg,
+            "execute_reply",
+            {"status": "aborted", "execution_count": self.execution_count},
+        )
+        self.publish("status", {"execution_state": "idle"}, msg)
 
     async def llmspell_run_request(self, msg: Message) -> None:
         """Run a script file on this kernel (``llmspell run --connect``)."""
@@ -859,6 +873,7 @@ class KernelService:
                 continue
             if frame[0] == 1:
                 self._subscribers += 1
+                self._iopub_joins.subscribed()
                 self.publish(
                     "iopub_welcome", {"subscription": frame[1:].decode(errors="replace")}, None
                 )

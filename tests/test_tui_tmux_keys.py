@@ -7,8 +7,6 @@ import os
 import sys
 from pathlib import Path
 
-import pytest
-
 from kernel_core.kernel.registry import known_kernels
 from tests.test_tui_tmux import Terminal, pytestmark, terminal  # noqa: F401
 
@@ -44,11 +42,6 @@ def test_alt_digits_reach_the_panes_in_tmux(terminal: Terminal, tmp_path: Path) 
     assert known_kernels() == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known race (issue 12): about one fast-typed pair in five, under load, leaves its "
-    "second line in the input, its Enter lost while the first line's is_complete is pending",
-)
 def test_a_console_session_takes_fast_typing_line_by_line_in_tmux(
     terminal: Terminal,  # noqa: F811
     tmp_path: Path,

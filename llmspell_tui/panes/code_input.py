@@ -70,6 +70,11 @@ class CodeInput(TextArea):
             compact=True,
         )
         self.entries: list[str] = []  # oldest first
+        # Offsets of the Enters typed at the end whose line the kernel has not judged yet
+        # (each where its new line begins, minus one). Recorded here, as the new line is
+        # inserted, because the pane that judges them shortens the text meanwhile: an
+        # offset carried in SubmitAsked was from before that and pointed past the line.
+        self.enters: list[int] = []
         self._browsing: int | None = None  # index into history while Up/Down browse it
         self._draft = ""  # what was typed before browsing began
 
@@ -89,6 +94,7 @@ class CodeInput(TextArea):
             return
         at_end = self.cursor_index == len(code)
         if at_end:
+            self.enters.append(len(code))
             self.insert("\n")  # now, so that keys already on their way go onto it
         self.post_message(self.SubmitAsked(self, code, at_end))
 

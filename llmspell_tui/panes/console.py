@@ -87,7 +87,6 @@ class ConsolePane(Vertical):
         self.scrollback = scrollback
         self._partial: dict[str, str] = {}
         # offsets in the input of the newlines Enter put there, awaiting the kernel's verdict
-        self._enters: list[int] = []
         self._judging = False
         self._completions: Completions | None = None
 
@@ -135,8 +134,8 @@ class ConsolePane(Vertical):
             self._check_and_submit(event.code)
             return
         # Enter at the end, as one types: its new line is there already, so keys typed
-        # before the kernel's verdict arrives went onto it, not onto the line entered
-        self._enters.append(len(event.code))
+        # before the kernel's verdict arrives went onto it, not onto the line entered (the
+        # input noted where: CodeInput.enters)
         self._judge_enters()
 
     @work(group="console-submit", exit_on_error=False)
@@ -147,23 +146,24 @@ class ConsolePane(Vertical):
             return  # the running loop takes this Enter too
         self._judging = True
         try:
-            while self._enters:
-                end = self._enters[0]
+            enters = self.input.enters
+            while enters:
+                end = enters[0]
                 code = self.input.text[:end]
                 status, indent = await self.kernel.is_complete(code)
                 self.post_message(self.Checked(self, code, status))
                 text = self.input.text
                 if text[:end] != code or text[end : end + 1] != "\n":
-                    self._enters.clear()  # edited meanwhile: the user takes it from here
+                    enters.clear()  # edited meanwhile: the user takes it from here
                     return
-                del self._enters[0]
+                del enters[0]
                 rest = text[end + 1 :]
                 if status == "incomplete":
                     self.input.set_code(f"{code}\n{indent}{rest}")
-                    self._enters = [at + len(indent) for at in self._enters]
+                    enters[:] = [at + len(indent) for at in enters]
                     continue
                 self.input.set_code(rest)
-                self._enters = [at - end - 1 for at in self._enters]
+                enters[:] = [at - end - 1 for at in enters]
                 if code.strip():
                     self.input.remember(code)
                     self.echo(code)

@@ -28,7 +28,7 @@ from llmspell_tui import messages as m
 from llmspell_tui.breakpoint_book import Breakpoint, BreakpointBook
 from llmspell_tui.bridge import Attach, KernelBridge, Launch
 from llmspell_tui.dialogs import BreakpointDialog, BreakpointOptions
-from llmspell_tui.help import ActionCommands, HelpScreen, ProfilingCommands, described
+from llmspell_tui.help import ActionCommands, HelpScreen, ProfilingCommands, described, key_text
 from llmspell_tui.layout import HIDEABLE, layout_file, load_layout, save_layout
 from llmspell_tui.panes.breakpoints import BreakpointsPane
 from llmspell_tui.panes.console import ConsolePane
@@ -101,6 +101,7 @@ class LlmspellApp(App[int]):
         Binding("ctrl+o", "open_source", "Open source…", show=False, id="open_source"),
         Binding("f6", "pause", "Pause", id="pause"),
         Binding("ctrl+q", "quit", "Quit", id="quit"),
+        Binding("ctrl+p", "command_palette", "Commands", id="palette"),
         Binding("ctrl+shift+f5", "restart", "Restart", show=False, id="restart"),
         # layout: focus, hide/show and resize panes (remembered between runs)
         Binding("f7", "focus_pane(1)", "Next pane", show=False, id="pane.next"),
@@ -234,7 +235,9 @@ class LlmspellApp(App[int]):
         yield FlamegraphPane(id="flamegraph")
         yield ConsolePane(self.bridge, scrollback=self.scrollback, id="console")
         yield StatusBar(id="status")
-        yield Footer()
+        # the palette's key is one of the bindings (below), not docked at the right, where
+        # it overlapped the keys cut off there and let their last letter through
+        yield Footer(show_command_palette=False)
 
     # ------------------------------------------------------------------ panes
 
@@ -1003,6 +1006,10 @@ class LlmspellApp(App[int]):
             if suggestion:
                 text += f"\nhint: {suggestion}"
             banner.update(text)
+
+    def get_key_display(self, binding: Binding) -> str:
+        """Keys as the ``?`` screen writes them (F5, Shift+F11, Ctrl+Q), in the footer too."""
+        return key_text(binding)
 
     def action_help(self) -> None:
         """?: every key."""

@@ -25,6 +25,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Static
 
 from llmspell_tui import messages as m
+from llmspell_tui.alt_keys import read_alt_digits_as_alt
 from llmspell_tui.breakpoint_book import Breakpoint, BreakpointBook
 from llmspell_tui.bridge import Attach, KernelBridge, Launch
 from llmspell_tui.dialogs import BreakpointDialog, BreakpointOptions
@@ -106,41 +107,32 @@ class LlmspellApp(App[int]):
         # layout: focus, hide/show and resize panes (remembered between runs)
         Binding("f7", "focus_pane(1)", "Next pane", show=False, id="pane.next"),
         Binding("shift+f7,f19", "focus_pane(-1)", "Previous pane", show=False, id="pane.previous"),
-        # Alt+digit: a terminal sends ESC 1, which Textual reads as macOS's Option+1 (¡, ™,
-        # £, ¢), so those name it too; they reach the app from every pane but the console
-        # (where they are text), whence Ctrl+X leaves, as in pudb
-        Binding(
-            "alt+1,inverted_exclamation_mark",
-            "jump('source')",
-            "Go to source",
-            key_display="Alt+1",
-            show=False,
-            id="pane.source",
-        ),
-        Binding(
-            "alt+2,trade_mark_sign",
-            "jump('stack')",
-            "Go to stack",
-            key_display="Alt+2",
-            show=False,
-            id="pane.stack",
-        ),
-        Binding(
-            "alt+3,pound_sign",
-            "jump('variables')",
-            "Go to variables",
-            key_display="Alt+3",
-            show=False,
-            id="pane.variables",
-        ),
-        Binding(
-            "alt+4,cent_sign",
-            "jump('console')",
-            "Go to console",
-            key_display="Alt+4",
-            show=False,
-            id="pane.console",
-        ),
+        # Alt+digit: a terminal sends ESC 1, read as alt+1 (alt_keys.py); priority, so it
+        # moves the focus before the keys typed after it are handed on, and reaches the
+        # app from the console too. macOS's Option+1 without "Option as Meta" types ¡ (™,
+        # £, ¢): those name the panes too, except in the console, where they are text.
+        # Ctrl+X leaves the console as well, as in pudb.
+        *[
+            Binding(
+                f"alt+{digit}",
+                f"jump('{pane}')",
+                f"Go to {pane}",
+                key_display=f"Alt+{digit}",
+                show=False,
+                priority=True,
+                id=f"pane.{pane}",
+            )
+            for digit, pane in ((1, "source"), (2, "stack"), (3, "variables"), (4, "console"))
+        ],
+        *[
+            Binding(option, f"jump('{pane}')", show=False, id=f"pane.{pane}.option")
+            for option, pane in (
+                ("inverted_exclamation_mark", "source"),
+                ("trade_mark_sign", "stack"),
+                ("pound_sign", "variables"),
+                ("cent_sign", "console"),
+            )
+        ],
         # priority: the console's TextArea would take Ctrl+X as "cut"
         Binding(
             "ctrl+x",
@@ -193,6 +185,7 @@ class LlmspellApp(App[int]):
         scrollback: int = DEFAULT_SCROLLBACK,
     ) -> None:
         super().__init__()
+        read_alt_digits_as_alt()  # before the driver reads a key: Alt+1 is not "¡"
         self.target = target
         self.scrollback = scrollback
         self.layout = load_layout()

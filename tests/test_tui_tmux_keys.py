@@ -42,6 +42,27 @@ def test_alt_digits_reach_the_panes_in_tmux(terminal: Terminal, tmp_path: Path) 
     assert known_kernels() == []
 
 
+def test_alt_1_leaves_the_console_for_the_source_in_tmux(
+    terminal: Terminal,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    # in the console, ESC 1 was read as macOS's Option+1 and typed "¡" into the input
+    terminal.start(
+        [sys.executable, "-m", "llmspell_tui", "tui", DEMO], (80, 24), environment(tmp_path)
+    )
+    terminal.wait_for(lambda s: "paused at demo.lua:2" in s, "the stop on entry")
+    terminal.press("M-4", "draft = 1")
+    terminal.wait_for(lambda s: "draft = 1" in s, "the draft in the console")
+    terminal.press("M-1", "n")  # Alt+1: the source, where n steps
+    screen = terminal.wait_for(lambda s: "paused at demo.lua:3" in s, "the step after Alt+1")
+    assert "¡" not in screen
+    assert "draft = 11" not in screen
+    assert "draft = 1n" not in screen
+    terminal.press("C-q")
+    terminal.wait_for(lambda _: terminal.exited(), "the TUI exit", timeout=20)
+    assert known_kernels() == []
+
+
 def test_a_console_session_takes_fast_typing_line_by_line_in_tmux(
     terminal: Terminal,  # noqa: F811
     tmp_path: Path,

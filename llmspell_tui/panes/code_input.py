@@ -79,6 +79,8 @@ class CodeInput(TextArea):
         self._draft = ""  # what was typed before browsing began
 
     async def _on_key(self, event: events.Key) -> None:
+        if event.key.startswith("alt+"):
+            return  # not text (TextArea typed Alt+1's "1"): the app's bindings take it
         action = self.IN_ORDER.get(event.key)
         if action is None:
             await super()._on_key(event)

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -46,8 +47,14 @@ def test_kernel_list_shows_live_kernels_and_stop_removes_them(
     cli: Cli, started_kernel: tuple[str, Path]
 ) -> None:
     kernel_id, path = started_kernel
-    listing = cli("kernel", "list", "--output", "json")
-    rows = json.loads(listing.stdout)
+    # `kernel start` returns once the kernel answers; its Lua world may still be loading
+    # (state "starting", on a loaded machine), and is "idle" once it is
+    deadline = time.monotonic() + 20
+    while True:
+        rows = json.loads(cli("kernel", "list", "--output", "json").stdout)
+        if (rows and rows[0]["state"] != "starting") or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert [(r["id"], r["name"], r["state"], r["transport"]) for r in rows] == [
         (kernel_id, "work", "idle", "ipc")
     ]

@@ -4,6 +4,7 @@ script paused for nobody. Driven by jupyter_client."""
 
 from __future__ import annotations
 
+import queue
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -184,7 +185,7 @@ def test_a_client_that_runs_a_cell_before_its_iopub_is_connected_sees_all_of_it(
         while ("status", "idle") not in seen and time.monotonic() < deadline:
             try:
                 msg = late.get_iopub_msg(timeout=0.5)
-            except Exception:  # noqa: BLE001 - queue.Empty: keep waiting until the deadline
+            except queue.Empty:
                 continue
             if msg["parent_header"].get("msg_id") != msg_id:
                 continue

@@ -14,6 +14,8 @@ keys. Textual names no public hook for it.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from textual._ansi_sequences import ANSI_SEQUENCES_KEYS
 
 ALT_DIGITS = [f"\x1b{digit}" for digit in "1234567890"]
@@ -21,7 +23,7 @@ ALT_DIGITS = [f"\x1b{digit}" for digit in "1234567890"]
 
 def read_alt_digits_as_alt() -> None:
     """Drop the entries that turn ESC+digit into a character (idempotent)."""
+    table = cast("dict[str, Any]", ANSI_SEQUENCES_KEYS)  # typed Mapping; a dict at run time
     for sequence in ALT_DIGITS:
-        value = ANSI_SEQUENCES_KEYS.get(sequence)
-        if isinstance(value, str):
-            del ANSI_SEQUENCES_KEYS[sequence]
+        if isinstance(table.get(sequence), str):
+            del table[sequence]

@@ -352,6 +352,7 @@ class LlmspellApp(App[int]):
             self.running = True
             self.refresh_bindings()
             self._request(self.bridge.run_script(), group="script")
+        self._request(self.bridge.watch(), group="watch")
         await self.bridge.pump()
 
     def _request(self, call: Coroutine[Any, Any, None], *, group: str = "dap") -> None:
@@ -376,6 +377,32 @@ class LlmspellApp(App[int]):
     def on_kernel_failed(self, event: m.KernelFailed) -> None:
         self.status.state = "no kernel"
         self.console_pane.write_error(f"cannot reach the kernel: {event.message}")
+
+    @_while_shown
+    def on_kernel_ended(self, event: m.KernelEnded) -> None:
+        """The kernel was shut down or restarted by another client, or is gone: nothing
+        runs or is paused any more, and the screen says so (it said "running" on)."""
+        self.workers.cancel_group(self, "script")  # its reply will never come
+        if event.how == "gone":
+            self.workers.cancel_group(self, "watch")
+        self._cancel_running_view()
+        self._clear_stop_view()
+        self.thread_id = None
+        self.running = False
+        self._footer_shows_stopped(False)
+        self.console_pane.set_paused(False)
+        self.refresh_bindings()
+        if event.how == "restarted":
+            self.status.state = "restarted by another client"
+            hint = "the kernel was restarted by another client: the run ended (F5 runs again)"
+        elif event.how == "shut down":
+            self.status.state = "kernel shut down"
+            hint = "the kernel was shut down by another client (Ctrl+Q quits)"
+        else:
+            self.status.state = "kernel gone"
+            hint = "the kernel stopped answering: it was killed or has crashed (Ctrl+Q quits)"
+        self.console_pane.flush()
+        self.console_pane.write_error(hint)
 
     @_while_shown
     def on_kernel_busy(self, event: m.KernelBusy) -> None:

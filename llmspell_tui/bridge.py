@@ -36,6 +36,10 @@ Post = Callable[[UIMessage], object]
 RUNNING_PARENTS = {"execute_request", "llmspell_run_request"}
 FLOOD_KEEP = 1000  # lines of output kept of what arrives while the app draws one frame
 OUTPUT_PERIOD = 0.05  # s: output is handed to the app at most this often
+# A kernel that misses this many heartbeats in a row, one every period, is gone.
+HEARTBEAT_PERIOD = 2.0
+HEARTBEAT_TIMEOUT = 2.0
+HEARTBEATS_MISSED = 2
 
 
 # The kernel client (zmq, the wire protocol) is imported when the bridge connects, after the
@@ -231,6 +235,8 @@ class KernelBridge:
         try:
             while True:
                 msg = await self._inbox.get()
+                if isinstance(msg, Message) and self._own_shutdown(msg):
+                    continue  # this TUI's own restart (F5 after a run) or quit
                 translated = msg if isinstance(msg, UIMessage) else translate(msg)
                 if isinstance(translated, m.Output):
                     if pending is None or not pending.add(translated.stream, translated.text):
@@ -254,6 +260,32 @@ class KernelBridge:
         finally:
             if timer is not None:
                 timer.cancel()
+
+    def _own_shutdown(self, msg: Message) -> bool:
+        client = self.client
+        return (
+            msg.msg_type == "shutdown_reply"
+            and client is not None
+            and msg.parent_header.get("session") == client.session.session_id
+        )
+
+    async def watch(self) -> None:
+        """Post KernelEnded("gone") once the kernel stops answering its heartbeat (or the
+        process this TUI started ends): a kernel killed, or stopped with a signal, says
+        nothing on iopub. The heartbeat answers while Lua runs or is paused."""
+        client = self.client
+        if client is None:
+            return
+        missed = 0
+        while True:
+            await asyncio.sleep(HEARTBEAT_PERIOD)
+            process = self.process
+            if process is not None and process.returncode is not None:
+                break
+            missed = 0 if await client.heartbeat(HEARTBEAT_TIMEOUT) else missed + 1
+            if missed >= HEARTBEATS_MISSED:
+                break
+        self.post_after_output(m.KernelEnded("gone"))
 
     def post_after_output(self, message: UIMessage) -> None:
         """Post ``message`` once the iopub messages received so far have been posted."""
@@ -628,6 +660,8 @@ def translate(msg: Message) -> UIMessage | None:
         return m.ScriptError(
             str(content.get("ename", "")), str(content.get("evalue", "")), report, where
         )
+    if kind == "shutdown_reply":
+        return m.KernelEnded("restarted" if content.get("restart") else "shut down")
     if kind == "status":
         if msg.parent_header.get("msg_type") not in RUNNING_PARENTS:
             return None

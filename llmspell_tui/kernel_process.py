@@ -118,3 +118,9 @@ async def stop_kernel(proc: asyncio.subprocess.Process, connection_file: Path) -
         except TimeoutError:
             proc.kill()
             await proc.wait()
+    if connection_file.exists():
+        # it ended without removing its files (killed, or crashed): they are ours to remove
+        from kernel_core.kernel.connection import KernelInfoFile
+        from kernel_core.kernel.registry import KnownKernel, remove_stale
+
+        remove_stale(KnownKernel(connection_file, KernelInfoFile.read(connection_file)))

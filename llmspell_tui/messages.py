@@ -221,6 +221,15 @@ class KernelFailed(Message):
 
 
 @dataclass
+class KernelEnded(Message):
+    """The kernel went away or restarted under this TUI (``on_kernel_ended``): ``how`` is
+    "shut down" or "restarted" (by another client: ``llmspell kernel stop``, JupyterLab's
+    restart) or "gone" (it stopped answering its heartbeat, or its process ended)."""
+
+    how: str
+
+
+@dataclass
 class KernelBusy(Message):
     """Code started or stopped running on the kernel (``on_kernel_busy``)."""
 

@@ -262,3 +262,66 @@ def test_removing_a_pending_function_breakpoint_leaves_the_run_unwatched(dbg: De
     msg_id = dbg.run_file(LATE, str(MODULES))
     assert dbg.shell_reply(msg_id)["status"] == "ok"
     assert not dbg.events("stopped")
+
+
+# ---------------------------------------------------------------- no names of ours in _G
+
+GLOBALS_SCRIPT = """\
+local names = {}
+for k in pairs(_G) do
+  if type(k) == "string" and k:sub(1, 10) == "__llmspell" then names[#names + 1] = k end
+end
+table.sort(names)
+local n = 0
+for i = 1, 3 do
+  n = n + i                                  -- @bp loop
+end
+print("ours:", #names, table.concat(names, ","), rawget(_G, "__llmspell_bp"))
+return n
+"""
+
+STRICT_SCRIPT = """\
+setmetatable(_G, {
+  __newindex = function(_, k) error("assignment to undeclared global " .. k, 2) end,
+  __index = function(_, k) error("undeclared global " .. k, 2) end,
+})
+local n = 0
+for i = 1, 3 do
+  n = n + i                                  -- @bp loop
+end
+print("strict done", n)
+"""
+
+
+def test_a_script_with_breakpoints_sees_no_global_of_the_debugger(
+    dbg: Debugger, tmp_path: Any
+) -> None:
+    # the breakpoint exists before the script loads: its line gets a compiled check, which
+    # reads the debugger's function by a global name; pairs(_G) listed that name
+    script = tmp_path / "globals.lua"
+    script.write_text(GLOBALS_SCRIPT)
+    dbg.set_breakpoints(script, {"line": marker_line(script, "loop"), "condition": "i == 2"})
+    msg_id = dbg.run_file(script)
+    assert dbg.stopped()["reason"] == "breakpoint"
+    assert dbg.evaluate("i") == "2"
+    dbg.set_breakpoints(script)
+    dbg.ok("continue", threadId=1)
+    assert dbg.shell_reply(msg_id)["status"] == "ok"
+    assert dbg.stream_text(msg_id) == "ours:\t0\t\tnil\n"
+
+
+def test_a_strict_mode_script_keeps_its_compiled_breakpoint_checks(
+    dbg: Debugger, tmp_path: Any
+) -> None:
+    # strict mode replaces _G's metatable, where the checks' names resolve: they become
+    # plain globals first, so the instrumented line neither fails nor misses its stop
+    script = tmp_path / "strict.lua"
+    script.write_text(STRICT_SCRIPT)
+    dbg.set_breakpoints(script, {"line": marker_line(script, "loop"), "hitCondition": "2"})
+    msg_id = dbg.run_file(script)
+    assert dbg.stopped()["reason"] == "breakpoint"
+    assert dbg.evaluate("i") == "2"
+    dbg.set_breakpoints(script)
+    dbg.ok("continue", threadId=1)
+    assert dbg.shell_reply(msg_id)["status"] == "ok"
+    assert "strict done\t6" in dbg.stream_text(msg_id)

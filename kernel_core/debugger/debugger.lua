@@ -27,6 +27,9 @@ local rawequal, rawlen = rawequal, rawlen
 local setmetatable, getmetatable, format, sub = setmetatable, getmetatable, string.format,
   string.sub
 local G = _G
+-- the names compiled checks read (__llmspell_bp, _hc, _num): resolved like globals, not
+-- keys of _G (lazy_globals.lua), so a script's pairs(_G) does not meet them
+local hidden = mux.hidden_globals or G
 
 local D = {}
 
@@ -351,7 +354,7 @@ local function covered(source, line, bp)
   return inst == true or (inst ~= nil and inst == bp.condition)
 end
 local hit_counts = {} -- hit_counts[site]: passes counted by a line that counts them itself
-G.__llmspell_hc = hit_counts
+hidden.__llmspell_hc = hit_counts
 
 --- The check instrumented lines call: `__llmspell_bp(LINE, SITE)` (a plain check: SITE
 --- names the source without asking Lua, which would allocate), or from a compiled
@@ -932,7 +935,9 @@ function D.upvalues(index)
   while true do
     local name, value = getupvalue(f, i)
     if name == nil then break end
-    if name ~= "_ENV" then out[#out + 1] = { name = name, value = value, index = i } end
+    if name ~= "_ENV" and not D.check_values[name] then
+      out[#out + 1] = { name = name, value = value, index = i }
+    end
     i = i + 1
   end
   return out
@@ -1083,7 +1088,12 @@ function D.install_searcher()
     if source == nil then return "\n\tcannot read " .. path end
     local chunkname = "@" .. path
     local text, lines = host.prepare(chunkname, source)
-    local fn, cerr = load(text, chunkname, "t")
+    local fn, cerr
+    if #lines > 0 then fn = D.load_checked(text, chunkname, G) end
+    if not fn then -- no checks, or they broke it: as written
+      lines = {}
+      fn, cerr = load(source, chunkname, "t")
+    end
     if not fn then
       error(format("error loading module '%s' from file '%s':\n\t%s", name, path, cerr), 0)
     end
@@ -1261,14 +1271,14 @@ function D.unwrap_function(name)
   end
 end
 
-G.__llmspell_bp = bp_check
+hidden.__llmspell_bp = bp_check
 
 -- A compiled condition's number check: `__llmspell_num[x]` is true only when x is a number
 -- (a table read, ~free when x was seen before: numbers seen are kept, up to a bound; the
 -- others ask `__index`). Never raises: t[nil] and t[NaN] read as nil.
 do
   local math_type, kept, KEEP = math.type, 0, 4096
-  G.__llmspell_num = setmetatable({}, { __index = function(t, x)
+  hidden.__llmspell_num = setmetatable({}, { __index = function(t, x)
     if math_type(x) then
       if kept < KEEP and x == x then kept = kept + 1; rawset(t, x, true) end
       return true
@@ -1276,4 +1286,57 @@ do
     return false
   end })
 end
+-- ---------------------------------------------------------------- checks as upvalues
+-- The names the compiled checks read are upvalues of the chunk, never globals: a script's
+-- pairs(_G) must not meet them, and an upvalue is read without a table lookup. A chunk
+-- with checks is compiled inside a prelude declaring them, made a main chunk again with its
+-- own line numbers (mux.as_main: runtime/lua/main_chunk.lua), and given their values. The
+-- names stay in `hidden` too, for a chunk compiled without the prelude (no as_main).
+D.check_values = {
+  __llmspell_bp = hidden.__llmspell_bp,
+  __llmspell_hc = hidden.__llmspell_hc,
+  __llmspell_num = hidden.__llmspell_num,
+}
+D.CHECK_NAMES = "__llmspell_bp, __llmspell_hc, __llmspell_num"
+
+--- Give a compiled chunk its checks (the upvalues of those names; others untouched).
+function D.give_checks(fn)
+  local i = 1
+  while true do
+    local name = getupvalue(fn, i)
+    if name == nil then return fn end
+    local value = D.check_values[name]
+    if value ~= nil then setupvalue(fn, i, value) end
+    i = i + 1
+  end
+end
+
+local real_load = mux.real_load or load
+--- Compile instrumented `text` (from instrument.py) as a main chunk whose checks are
+--- upvalues, `env` its _ENV. Returns nil, message if it does not compile that way (the
+--- caller compiles the code as written then).
+function D.load_checked(text, chunkname, env)
+  local as_main = mux.as_main
+  if as_main == nil then
+    local fn, err = real_load(text, chunkname, "t", env)
+    return fn, err
+  end
+  if sub(text, 1, 1) == "#" then text = text:gsub("^[^\n]*", "", 1) end -- a #! line
+  local outer, err = real_load(
+    "local " .. D.CHECK_NAMES .. "; return function(...)\n" .. text .. "\nend", chunkname, "t", env)
+  if not outer then return nil, err end
+  local ok, inner = pcall(outer)
+  if not ok or type(inner) ~= "function" then return nil, tostring(inner) end
+  local fn, lerr = as_main(inner)
+  if not fn then return nil, lerr end
+  local i = 1
+  while true do
+    local name = getupvalue(fn, i)
+    if name == nil then break end
+    if name == "_ENV" then setupvalue(fn, i, env or G) end
+    i = i + 1
+  end
+  return D.give_checks(fn), nil
+end
+
 return D

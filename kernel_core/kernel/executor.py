@@ -214,15 +214,23 @@ class CellExecutor:
         if not prelude:
             return self.repl.track(fn), None
         text = body
+        checked = False
         if self.debugger is not None:
-            text, _lines = self.debugger.prepare(chunkname, body)
+            text, lines = self.debugger.prepare(chunkname, body)
+            checked = bool(lines)
         if text.startswith("#"):  # runner.compile blanks a #! line; here it is line 2
             text = re.sub(r"^[^\n]*", "", text, count=1)
+        if checked:  # the checks' names are upvalues too (debugger.lua)
+            assert self.debugger is not None
+            prelude.append(str(self.debugger.lua.CHECK_NAMES))
         wrapped = f"local {', '.join(prelude)}; return function(...)\n{text}\nend"
         outer, message = self.runtime.runner.compile(wrapped, chunkname, self.runtime.lua.globals())
         cell = None
         if outer is not None:
             cell, message = self.repl.finish(outer)
+            if cell is not None and checked:
+                assert self.debugger is not None
+                self.debugger.lua.give_checks(cell)
         if cell is None:  # too many names for one function, say: earlier locals stay unseen
             log.warning("cell compiled without its REPL locals: %s", message)
             return self.repl.track(fn), None

@@ -186,6 +186,10 @@ class ScriptRuntime:
         self._install_core_host()
         self.mux = self.load_lua("kernel_core.hooks", "multiplexer.lua", self.host)
         self.mux.setup()
+        # before the sandbox replaces `load` with one that refuses binary chunks
+        self.mux.as_main = self.load_lua(
+            "kernel_core.runtime.lua", "main_chunk.lua", self.lua.globals().load
+        )
         self.api = self.load_lua("kernel_core.runtime.lua", "api.lua")
         self.convert = Converter(
             self.api.new_table, self.api.is_array, self.api.array, self.api.table_id
@@ -434,14 +438,15 @@ class ScriptRuntime:
         text = source
         if self.debugger is not None:
             text, lines = self.debugger.prepare(chunkname, source)
-        fn, message = self.runner.compile(
-            text, chunkname, env if env is not None else self.lua.globals()
-        )
+        env = env if env is not None else self.lua.globals()
+        if lines and self.debugger is not None:
+            # the checks' names are upvalues of the chunk, not globals (debugger.lua)
+            fn, message = self.debugger.lua.load_checked(text, chunkname, env)
+        else:
+            fn, message = self.runner.compile(text, chunkname, env)
         if fn is None and lines:  # instrumentation broke it: compile as written
             lines = []
-            fn, message = self.runner.compile(
-                source, chunkname, env if env is not None else self.lua.globals()
-            )
+            fn, message = self.runner.compile(source, chunkname, env)
         if fn is not None and self.debugger is not None:
             self.debugger.loaded(chunkname, lines)
         if fn is None:

@@ -61,3 +61,5 @@ def install_all(runtime: ScriptRuntime) -> None:
     runtime.lazy_globals = runtime.load_lua(
         "kernel_core.runtime.lua", "lazy_globals.lua", pending, install_global
     )
+    # where the debugger puts the names its compiled checks read (not keys of _G)
+    runtime.mux.hidden_globals = runtime.lazy_globals.hidden

@@ -5,7 +5,7 @@
 -- Loaded with (pending, install): pending = {Name = true, ...}; install(name) installs it.
 local pending, install = ...
 local G = _G
-local rawget, rawequal, next, pairs = rawget, rawequal, next, pairs
+local rawget, rawset, rawequal, next, pairs = rawget, rawset, rawequal, next, pairs
 local raw_setmetatable = setmetatable
 
 local L = { pending = pending }
@@ -26,7 +26,13 @@ function L.materialize_all()
   end
 end
 
-raw_setmetatable(G, {
+-- Names llmspell's own code reads as globals (the breakpoint checks the debugger compiles
+-- into a chunk: __llmspell_bp, ...): they resolve like globals, but are no keys of _G, so
+-- pairs(_G), next(_G) and rawget(_G, k) show a script only its own globals and Lua's. A
+-- table as _G's __index: Lua reads it without a call, and the lazy globals behind it.
+local hidden = {}
+L.hidden = hidden
+raw_setmetatable(hidden, {
   __index = function(_, name)
     if pending[name] then
       materialize(name)
@@ -35,6 +41,7 @@ raw_setmetatable(G, {
     return nil
   end,
 })
+raw_setmetatable(G, { __index = hidden })
 
 -- A script that sets its own metatable on _G (strict mode) gets every global first. Lua's
 -- own function decides (called through pcall, with the very arguments); its errors are
@@ -55,7 +62,13 @@ local function raise_again(message)
 end
 
 G.setmetatable = function(...)
-  if rawequal((...), G) and next(pending) then L.materialize_all() end
+  if rawequal((...), G) then
+    -- the script's metatable replaces ours: what ours resolved becomes plain globals
+    if next(pending) then L.materialize_all() end
+    for name, value in pairs(hidden) do
+      if rawget(G, name) == nil then rawset(G, name, value) end
+    end
+  end
   local ok, result = pcall(raw_setmetatable, ...)
   if ok then return result end
   raise_again(result) -- not a tail call: raise_again reads this function's name and caller

@@ -32,6 +32,7 @@ def start_in_background(
     args: argparse.Namespace, config: Config, transport: str | None, runtime: Path
 ) -> int:
     """Start the kernel detached from this terminal; print its id and connection file."""
+    started = time.time()
     out_path = runtime / f"kernel-start-{os.getpid()}.out"
     read_fd, write_fd = os.pipe()
     if sys.platform.startswith("linux"):
@@ -52,12 +53,29 @@ def start_in_background(
         out_path.unlink(missing_ok=True)
         if status is None:
             os.kill(pid, 15)
-            raise LlmspellError(f"the kernel did not become ready within {READY_TIMEOUT:.0f} s")
+            raise LlmspellError(
+                f"the kernel (pid {pid}) did not become ready within {READY_TIMEOUT:.0f} s "
+                f"and was stopped; {_where_it_logged(runtime, started, text)}"
+            )
         raise LlmspellError(f"the kernel exited at start (status {status}): {text}")
     out_path.unlink(missing_ok=True)
     print(f"kernel {ready['kernel_id']} ({ready['name']}) started, pid {ready['pid']}")
     print(f"connection file: {ready['connection_file']}")
     return 0
+
+
+def _where_it_logged(runtime: Path, started: float, printed: str) -> str:
+    """Where to look for why a kernel did not start: its log (the newest one written since
+    ``started``), and what it printed before the log was open."""
+    logs = [p for p in runtime.glob("kernel-*.log") if p.stat().st_mtime >= started - 1]
+    where = (
+        f"its log is {max(logs, key=lambda p: p.stat().st_mtime)}"
+        if logs
+        else f"it wrote no log in {runtime}"
+    )
+    if printed:
+        where += f"; it printed: {printed[-500:]}"
+    return where
 
 
 def _fork_kernel(

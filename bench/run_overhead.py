@@ -26,7 +26,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +34,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 WORKLOADS = ROOT / "bench" / "workloads"
 sys.path.insert(0, str(ROOT))
+
+from bench.tempdirs import bench_dir  # noqa: E402
 
 BARE_PROCESS = (
     "import sys, lupa.lua54 as lupa\n"
@@ -70,7 +71,7 @@ def runtime_runner(path: Path) -> Callable[[int], Any]:
     from kernel_core.config import load_config
     from kernel_core.runtime.script_runtime import BufferSink, ScriptContext, ScriptRuntime
 
-    state = Path(tempfile.mkdtemp(prefix="llmspell-bench-")) / "state.sqlite3"
+    state = bench_dir() / "state.sqlite3"
     config = load_config(project_dir=path.parent, overrides={"state": {"path": str(state)}})
     return file_runner(ScriptRuntime(config, BufferSink(), script=ScriptContext(path)), path)
 

@@ -25,7 +25,6 @@ import json
 import math
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +35,7 @@ WORKLOADS = ROOT / "bench" / "workloads"
 sys.path.insert(0, str(ROOT))
 
 from bench.run_overhead import file_runner, machine  # noqa: E402
+from bench.tempdirs import bench_dir  # noqa: E402
 
 # (declarations cell, work cell) of a workload run as two cells
 FIB_DECLARATIONS = """local function fib(n)
@@ -67,7 +67,7 @@ def emit(**fields: Any) -> None:
 def _config(directory: Path) -> Any:
     from kernel_core.config import load_config
 
-    state = Path(tempfile.mkdtemp(prefix="llmspell-bench-")) / "state.sqlite3"
+    state = bench_dir() / "state.sqlite3"
     return load_config(project_dir=directory, overrides={"state": {"path": str(state)}})
 
 
@@ -84,7 +84,7 @@ def _executor(path: Path) -> Any:
     from kernel_core.kernel.executor import CellExecutor
     from kernel_core.runtime.script_runtime import BufferSink
 
-    cells = CellFiles(Path(tempfile.mkdtemp(prefix="llmspell-bench-cells-")))
+    cells = CellFiles(bench_dir("llmspell-bench-cells-"))
     return CellExecutor(_config(path.parent), BufferSink(), cells)
 
 

@@ -214,6 +214,10 @@ class LlmspellApp(App[int]):
         self.profiling = False  # the kernel's profiler is on
         self._ended_profiles: set[Any] = set()  # "started" stamps of profiles seen stopped
         self.flamegraph_shown = False
+        # the flamegraph pane mounts after the first frame (its widgets and their CSS cost
+        # ~0.1 s of CPU a user would wait for); what needs it before then waits here
+        self._flamegraph_mounted = False
+        self._until_flamegraph: list[Callable[[], None]] = []
 
     def compose(self) -> ComposeResult:
         yield Static(id="error-banner")
@@ -225,7 +229,6 @@ class LlmspellApp(App[int]):
                 yield WatchesPane(id="watches")
                 yield BreakpointsPane(id="breakpoints")
                 yield HooksPane(self.bridge, id="hooks")
-        yield FlamegraphPane(id="flamegraph")
         yield ConsolePane(self.bridge, scrollback=self.scrollback, id="console")
         yield StatusBar(id="status")
         # the palette's key is one of the bindings (below), not docked at the right, where
@@ -266,8 +269,28 @@ class LlmspellApp(App[int]):
 
     @property
     def flamegraph_pane(self) -> FlamegraphPane:
-        """The flamegraph pane (shown in place of the source and side panes)."""
+        """The flamegraph pane (shown in place of the source and side panes); there once
+        ``_flamegraph_mounted`` is set (after the first frame)."""
         return self.query_one(FlamegraphPane)
+
+    async def _mount_flamegraph(self) -> None:
+        pane = FlamegraphPane(id="flamegraph")
+        pane.display = False
+        # the empty flamegraph names the key that starts profiling, as the footer shows it
+        toggle = next(b for b in described(self.BINDINGS) if b.id == "profile.toggle")
+        pane.start_key = self.get_key_display(toggle)
+        await self.mount(pane, before=self.console_pane)
+        pane.set_profiling(self.profiling)
+        self._flamegraph_mounted = True
+        waiting, self._until_flamegraph = self._until_flamegraph, []
+        for action in waiting:
+            action()
+
+    def _with_flamegraph(self, action: Callable[[], None]) -> bool:
+        """Whether the flamegraph pane is there; if not, ``action`` runs once it is."""
+        if not self._flamegraph_mounted:
+            self._until_flamegraph.append(action)
+        return self._flamegraph_mounted
 
     @property
     def status(self) -> StatusBar:
@@ -296,11 +319,7 @@ class LlmspellApp(App[int]):
         self.theme = self._starting_theme()
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         self._apply_layout()
-        self.flamegraph_pane.display = False
-        # the empty flamegraph names the key that starts profiling, as the footer shows it
-        toggle = next(b for b in described(self.BINDINGS) if b.id == "profile.toggle")
-        self.flamegraph_pane.start_key = self.get_key_display(toggle)
-        self.flamegraph_pane.set_profiling(False)
+        self.call_after_refresh(self._mount_flamegraph)
         self.source_pane.border_title = "Source"
         self.stack_pane.border_title = "Stack"
         self.variables_pane.border_title = "Variables"
@@ -754,6 +773,8 @@ class LlmspellApp(App[int]):
 
     @_while_shown
     def on_profiling_changed(self, event: m.ProfilingChanged) -> None:
+        if not self._with_flamegraph(lambda: self.on_profiling_changed(event)):
+            return
         was_on, self.profiling = self.profiling, event.on
         if event.on:
             how = event.mode if event.mode == "exact" else f"{event.mode} {event.rate:,.0f} Hz"
@@ -766,6 +787,8 @@ class LlmspellApp(App[int]):
 
     @_while_shown
     def on_profile_updated(self, event: m.ProfileUpdated) -> None:
+        if not self._with_flamegraph(lambda: self.on_profile_updated(event)):
+            return
         profile = event.profile
         session = profile.meta.get("started")
         if event.running:
@@ -795,9 +818,11 @@ class LlmspellApp(App[int]):
 
     def action_toggle_flamegraph(self) -> None:
         """Alt+F: show the flamegraph in place of the source and side panes, or hide it."""
-        self._show_flamegraph(not self.flamegraph_shown)
+        if self._with_flamegraph(self.action_toggle_flamegraph):
+            self._show_flamegraph(not self.flamegraph_shown)
 
     def _show_flamegraph(self, shown: bool) -> None:
+        """Show or hide the flamegraph pane (mounted: shown, or ``_flamegraph_mounted``)."""
         if shown == self.flamegraph_shown:
             return
         self.flamegraph_shown = shown

@@ -26,9 +26,9 @@ print(before + target + after)
 """
 
 
-def start_at_entry(dbg: Debugger, tmp_path: Path) -> tuple[Path, str]:
+def start_at_entry(dbg: Debugger, tmp_path: Path, text: str = SCRIPT) -> tuple[Path, str]:
     script = tmp_path / "slow_call.lua"
-    script.write_text(SCRIPT)
+    script.write_text(text)
     dbg.ok("launch", program=str(script), stopOnEntry=True)
     dbg.ok("configurationDone")
     msg_id = dbg.run_file(script)
@@ -56,10 +56,9 @@ def test_a_late_breakpoint_after_a_slow_call_stops_while_a_request_arrives(
     assert dbg.shell_reply(msg_id)["status"] == "ok"
 
 
-def test_a_step_over_a_slow_call_stops_on_the_next_line_while_a_request_arrives(
-    dbg: Debugger, tmp_path: Path
-) -> None:
-    script, msg_id = start_at_entry(dbg, tmp_path)
+def step_over_the_slow_line(dbg: Debugger, script: Path, msg_id: str) -> None:
+    """From the entry stop: next to the slow line, next over it while a request comes; the
+    step stops on the line after it."""
     dbg.step("next")
     assert dbg.current_line() == marker_line(script, "slow")
     dbg.ok("next", threadId=dbg.thread)
@@ -68,6 +67,12 @@ def test_a_step_over_a_slow_call_stops_on_the_next_line_while_a_request_arrives(
     assert dbg.current_line() == marker_line(script, "target")
     dbg.ok("continue", threadId=dbg.thread)
     assert dbg.shell_reply(msg_id)["status"] == "ok"
+
+
+def test_a_step_over_a_slow_call_stops_on_the_next_line_while_a_request_arrives(
+    dbg: Debugger, tmp_path: Path
+) -> None:
+    step_over_the_slow_line(dbg, *start_at_entry(dbg, tmp_path))
 
 
 MID_LINE = """\
@@ -83,17 +88,4 @@ def test_a_request_in_the_middle_of_a_line_does_not_stop_a_step_on_that_line_aga
 ) -> None:
     # the hook fires at the concatenation after gsub, in the middle of the line: Lua
     # reports that line once more, and the step must not take it for a new one
-    script = tmp_path / "mid_line.lua"
-    script.write_text(MID_LINE)
-    dbg.ok("launch", program=str(script), stopOnEntry=True)
-    dbg.ok("configurationDone")
-    msg_id = dbg.run_file(script)
-    assert dbg.stopped()["reason"] == "entry"
-    dbg.step("next")
-    assert dbg.current_line() == marker_line(script, "slow")
-    dbg.ok("next", threadId=dbg.thread)
-    ask_during_the_slow_call(dbg)
-    assert dbg.stopped()["reason"] == "step"
-    assert dbg.current_line() == marker_line(script, "target")
-    dbg.ok("continue", threadId=dbg.thread)
-    assert dbg.shell_reply(msg_id)["status"] == "ok"
+    step_over_the_slow_line(dbg, *start_at_entry(dbg, tmp_path, MID_LINE))

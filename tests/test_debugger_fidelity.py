@@ -293,21 +293,27 @@ print("strict done", n)
 """
 
 
-def test_a_script_with_breakpoints_sees_no_global_of_the_debugger(
-    dbg: Debugger, tmp_path: Any
-) -> None:
-    # the breakpoint exists before the script loads: its line gets a compiled check, which
-    # reads the debugger's function by a global name; pairs(_G) listed that name
-    script = tmp_path / "globals.lua"
-    script.write_text(GLOBALS_SCRIPT)
-    dbg.set_breakpoints(script, {"line": marker_line(script, "loop"), "condition": "i == 2"})
+def stop_once_at_i_2(dbg: Debugger, script: Any, text: str, **breakpoint: str) -> str:
+    """Run ``text`` with a breakpoint on its loop line (set before it loads: a compiled
+    check), stopping where i is 2, then to its end; what it printed."""
+    script.write_text(text)
+    dbg.set_breakpoints(script, {"line": marker_line(script, "loop"), **breakpoint})
     msg_id = dbg.run_file(script)
     assert dbg.stopped()["reason"] == "breakpoint"
     assert dbg.evaluate("i") == "2"
     dbg.set_breakpoints(script)
     dbg.ok("continue", threadId=1)
     assert dbg.shell_reply(msg_id)["status"] == "ok"
-    assert dbg.stream_text(msg_id) == "ours:\t0\t\tnil\n"
+    return dbg.stream_text(msg_id)
+
+
+def test_a_script_with_breakpoints_sees_no_global_of_the_debugger(
+    dbg: Debugger, tmp_path: Any
+) -> None:
+    # the breakpoint exists before the script loads: its line gets a compiled check, which
+    # reads the debugger's function by a global name; pairs(_G) listed that name
+    printed = stop_once_at_i_2(dbg, tmp_path / "globals.lua", GLOBALS_SCRIPT, condition="i == 2")
+    assert printed == "ours:\t0\t\tnil\n"
 
 
 def test_a_strict_mode_script_keeps_its_compiled_breakpoint_checks(
@@ -315,13 +321,5 @@ def test_a_strict_mode_script_keeps_its_compiled_breakpoint_checks(
 ) -> None:
     # strict mode replaces _G's metatable, where the checks' names resolve: they become
     # plain globals first, so the instrumented line neither fails nor misses its stop
-    script = tmp_path / "strict.lua"
-    script.write_text(STRICT_SCRIPT)
-    dbg.set_breakpoints(script, {"line": marker_line(script, "loop"), "hitCondition": "2"})
-    msg_id = dbg.run_file(script)
-    assert dbg.stopped()["reason"] == "breakpoint"
-    assert dbg.evaluate("i") == "2"
-    dbg.set_breakpoints(script)
-    dbg.ok("continue", threadId=1)
-    assert dbg.shell_reply(msg_id)["status"] == "ok"
-    assert "strict done\t6" in dbg.stream_text(msg_id)
+    printed = stop_once_at_i_2(dbg, tmp_path / "strict.lua", STRICT_SCRIPT, hitCondition="2")
+    assert "strict done\t6" in printed

@@ -413,13 +413,16 @@ mux.on_count_fired = function()
   echo_line = info and info.currentline or nil
 end
 
+--- Whether a line event after a count hook is its echo (called only then: `echo_line` set).
+local function is_echo(line)
+  local echo = echo_line
+  echo_line = nil
+  return line == echo and line == last_line
+end
+
 -- `on_line` is tail-called by the multiplexer's hook: level 2 is the code that runs.
 local function on_line(line)
-  if echo_line then
-    local echo = echo_line
-    echo_line = nil
-    if line == echo and line == last_line then return end
-  end
+  if echo_line and is_echo(line) then return end
   last_line = line
   if step then
     local thread = co_running()
@@ -473,11 +476,7 @@ mux.handlers.line = on_line
 local mux_hook = mux.hook
 local function fallback_hook(event, line)
   if event == "line" then
-    if echo_line then
-      local echo = echo_line
-      echo_line = nil
-      if line == echo and line == last_line then return end
-    end
+    if echo_line and is_echo(line) then return end
     last_line = line
     -- fallback_line inlined: this runs on every line of the run, and most lines find no
     -- entry in `fallback`, so the call it would cost is most of the hook's own work
@@ -533,11 +532,7 @@ end
 
 gate_hook = function(event, line)
   if event == "line" then
-    if echo_line then
-      local echo = echo_line
-      echo_line = nil
-      if line == echo and line == last_line then return end
-    end
+    if echo_line and is_echo(line) then return end
     last_line = line
     return fallback_line(line)
   end

@@ -52,8 +52,14 @@ def test_a_sampling_profile_names_the_functions_in_proportion_to_their_work(
     assert profile.unit == "samples"
     assert 2.0 < totals["A"] / totals["B"] < 4.5, totals
     assert totals["work"] >= 0.9 * (totals["A"] + totals["B"])
-    # every stack starts at the script's main chunk: none of llmspell's runner shows
-    assert {profile.frames[stack[0]].kind for stack in profile.stacks} == {"main"}
+    # every stack starts at the script's main chunk: none of llmspell's runner shows below
+    # it; a tick that found no script frame (the run's own start and end, on a loaded
+    # machine) is the one "(llmspell)" frame, alone
+    for stack in profile.stacks:
+        first = profile.frames[stack[0]]
+        assert first.kind == "main" or (first.name == "(llmspell)" and len(stack) == 1), [
+            profile.frames[i] for i in stack
+        ]
     # weights are wall-clock ticks: they add up to the time the run took
     assert profile.seconds(profile.total) == pytest.approx(profile.duration, abs=0.05)
 

@@ -673,13 +673,16 @@ class KernelService:
                     "location": outcome.error.get("location"),
                     "suggestion": outcome.error.get("suggestion"),
                 }
+            if outcome.status == "error" and stop_on_error:
+                # up to the reply: a cell sent once the client has read it must not count
+                # as sent before (what the kernel does after the reply is not the client's)
+                self._stop_on_error.failed(msg, started)
             self.reply(sock, msg, "execute_reply", reply)
             # After the reply (it is not part of the round trip) and before the next shell
             # request (the queue is served one at a time), so history_request sees it.
             if store_history:
                 self.history.store(count, code)
             if outcome.status == "error" and stop_on_error:
-                self._stop_on_error.failed(msg, started)
                 self._abort_queued_executes()
 
         await self._busy(msg, work)

@@ -24,7 +24,6 @@ import argparse
 import os
 import shlex
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,21 +34,11 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from bench.kernel.common import emit, machine  # noqa: E402
+from bench.tui.tmux import tmux  # noqa: E402
 
 SCRIPT = ROOT / "examples" / "quickstart.lua"
 FIRST_LINE = SCRIPT.read_text().splitlines()[0][:30]
 GOAL_S = 0.5  # to the source on screen
-
-
-def tmux(socket: str, *args: str) -> str:
-    """Run tmux against a private server; its stdout."""
-    return subprocess.run(
-        ["tmux", "-L", socket, "-f", "/dev/null", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=10,
-    ).stdout
 
 
 def cpu_ms(socket: str) -> float:

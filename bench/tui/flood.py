@@ -32,20 +32,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from bench.kernel.common import emit, machine  # noqa: E402
+from bench.tui.tmux import tmux  # noqa: E402
 
 GOAL_MS = 100.0
 PROBE = "Z"  # typed into the console (the flood's lines have none), then erased
-
-
-def tmux(socket: str, *args: str) -> str:
-    """Run tmux against a private server; its stdout."""
-    return subprocess.run(
-        ["tmux", "-L", socket, "-f", "/dev/null", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=10,
-    ).stdout
 
 
 def rss_mb(pid: int) -> float:

@@ -21,7 +21,6 @@ import os
 import re
 import shlex
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from bench.kernel.common import emit, machine  # noqa: E402
+from bench.tui.tmux import tmux  # noqa: E402
 
 GOAL_MS = 50.0
 LINES = 300
@@ -57,17 +57,6 @@ class Minimal(App):
         self.query_one("#src", Static).update(self.text())
 Minimal().run()
 """
-
-
-def tmux(socket: str, *args: str) -> str:
-    """Run tmux against a private server; its stdout."""
-    return subprocess.run(
-        ["tmux", "-L", socket, "-f", "/dev/null", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=10,
-    ).stdout
 
 
 def marked(socket: str) -> int | None:

@@ -402,7 +402,7 @@ class LlmspellApp(App[int]):
         """The kernel was shut down or restarted by another client, or is gone: nothing
         runs or is paused any more, and the screen says so (it said "running" on)."""
         self.workers.cancel_group(self, "script")  # its reply will never come
-        if event.how == "gone":
+        if event.how != "restarted":  # nothing left to watch (or to say "gone" of again)
             self.workers.cancel_group(self, "watch")
         self._cancel_running_view()
         self._clear_stop_view()

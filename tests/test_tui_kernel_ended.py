@@ -46,6 +46,9 @@ async def test_kernel_stop_from_another_terminal_ends_the_paused_view(
         assert app.thread_id is None
         assert not app.running
         assert "shut down by another client" in console_text(app)
+        # its heartbeat stops with it: no second notice that the kernel is gone
+        await asyncio.sleep(5)
+        assert "stopped answering" not in console_text(app)
 
 
 async def test_a_killed_kernel_is_noticed_by_its_heartbeat(

@@ -24,11 +24,23 @@ def environment(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def test_alt_digits_reach_the_panes_in_tmux(terminal: Terminal, tmp_path: Path) -> None:  # noqa: F811
+def debug_demo(terminal: Terminal, tmp_path: Path) -> None:  # noqa: F811
+    """The TUI debugging demo.lua, stopped on entry."""
     terminal.start(
         [sys.executable, "-m", "llmspell_tui", "tui", DEMO], (80, 24), environment(tmp_path)
     )
     terminal.wait_for(lambda s: "paused at demo.lua:2" in s, "the stop on entry")
+
+
+def quit_tui(terminal: Terminal) -> None:  # noqa: F811
+    """Ctrl+Q, and the TUI ends with no kernel left behind."""
+    terminal.press("C-q")
+    terminal.wait_for(lambda _: terminal.exited(), "the TUI exit", timeout=20)
+    assert known_kernels() == []
+
+
+def test_alt_digits_reach_the_panes_in_tmux(terminal: Terminal, tmp_path: Path) -> None:  # noqa: F811
+    debug_demo(terminal, tmp_path)
     terminal.wait_for(lambda s: "▼ Locals" in s, "the entry stop's locals")
     terminal.press("M-4")  # Alt+4: the console; what is typed now is Lua to evaluate
     terminal.press("40 + 2", "Enter")
@@ -37,9 +49,7 @@ def test_alt_digits_reach_the_panes_in_tmux(terminal: Terminal, tmp_path: Path) 
     terminal.wait_for(lambda s: "paused at demo.lua:3" in s, "the step from the source")
     terminal.press("M-2", "M-1", "n")  # Alt+2 the stack, Alt+1 the source again
     terminal.wait_for(lambda s: "paused at demo.lua:4" in s, "the step after Alt+1")
-    terminal.press("C-q")
-    terminal.wait_for(lambda _: terminal.exited(), "the TUI exit", timeout=20)
-    assert known_kernels() == []
+    quit_tui(terminal)
 
 
 def test_alt_1_leaves_the_console_for_the_source_in_tmux(
@@ -47,10 +57,7 @@ def test_alt_1_leaves_the_console_for_the_source_in_tmux(
     tmp_path: Path,
 ) -> None:
     # in the console, ESC 1 was read as macOS's Option+1 and typed "¡" into the input
-    terminal.start(
-        [sys.executable, "-m", "llmspell_tui", "tui", DEMO], (80, 24), environment(tmp_path)
-    )
-    terminal.wait_for(lambda s: "paused at demo.lua:2" in s, "the stop on entry")
+    debug_demo(terminal, tmp_path)
     terminal.press("M-4", "draft = 1")
     terminal.wait_for(lambda s: "draft = 1" in s, "the draft in the console")
     terminal.press("M-1", "n")  # Alt+1: the source, where n steps
@@ -58,9 +65,7 @@ def test_alt_1_leaves_the_console_for_the_source_in_tmux(
     assert "¡" not in screen
     assert "draft = 11" not in screen
     assert "draft = 1n" not in screen
-    terminal.press("C-q")
-    terminal.wait_for(lambda _: terminal.exited(), "the TUI exit", timeout=20)
-    assert known_kernels() == []
+    quit_tui(terminal)
 
 
 def test_a_console_session_takes_fast_typing_line_by_line_in_tmux(
@@ -80,6 +85,4 @@ def test_a_console_session_takes_fast_typing_line_by_line_in_tmux(
         terminal.wait_for(printed, f"the output {expected!r}")
     screen = terminal.screen()
     assert "endprint" not in screen
-    terminal.press("C-q")
-    terminal.wait_for(lambda _: terminal.exited(), "the TUI exit", timeout=20)
-    assert known_kernels() == []
+    quit_tui(terminal)
